@@ -1,0 +1,131 @@
+/**
+ * Dense KV cache: every token, at its original position. Memory and per-token
+ * time grow without bound, and past the training length the model breaks down
+ * (the paper's "dense attention" baseline), so it refuses to go past
+ * `contextLength` unless `allowOverflow` is set.
+ */
+import { StreamLlmError } from '../errors.js';
+import type { Ops } from '../kernels/types.js';
+import { attendHead, type Segment } from './attend.js';
+import type { CacheGeometry, CacheStats, KvCache } from './types.js';
+
+export interface DenseOptions {
+  /** Continue past the model's training length (quality collapses; for experiments). */
+  readonly allowOverflow?: boolean;
+}
+
+const INITIAL_SLOTS = 256;
+
+export class DenseCache implements KvCache {
+  readonly policy = 'dense' as const;
+  private capacity = 0;
+  // Per layer: (kvHeads, capacity, headDim), keys rotated at their positions.
+  private keys: Float32Array[] = [];
+  private values: Float32Array[] = [];
+  private scores = new Float32Array(0);
+  private seen = 0;
+  private pending = 0;
+
+  constructor(
+    readonly geometry: CacheGeometry,
+    private readonly ops: Ops,
+    private readonly opts: DenseOptions = {},
+  ) {}
+
+  get bytes(): number {
+    return 2 * this.geometry.layers * this.geometry.kvHeads * this.capacity * this.geometry.headDim * 4;
+  }
+
+  begin(n: number): void {
+    const g = this.geometry;
+    const need = this.seen + n;
+    if (need > g.contextLength && this.opts.allowOverflow !== true) {
+      throw new StreamLlmError(
+        'CONTEXT_OVERFLOW',
+        `dense cache would hold ${need} tokens, past the model's training length ${g.contextLength}`,
+        {
+          context: { expected: g.contextLength, actual: need },
+          hint: 'use the sink policy (StreamingLLM) for endless input, or allow overflow to see dense attention break down',
+        },
+      );
+    }
+    this.grow(need);
+    this.pending = n;
+  }
+
+  private grow(need: number): void {
+    if (need <= this.capacity) return;
+    const g = this.geometry;
+    let cap = Math.max(this.capacity, INITIAL_SLOTS);
+    while (cap < need) cap *= 2;
+    if (this.opts.allowOverflow !== true) cap = Math.min(cap, Math.max(g.contextLength, need));
+    const d = g.headDim;
+    for (let l = 0; l < g.layers; l++) {
+      const k = new Float32Array(g.kvHeads * cap * d);
+      const v = new Float32Array(g.kvHeads * cap * d);
+      const oldK = this.keys[l];
+      const oldV = this.values[l];
+      if (oldK !== undefined && oldV !== undefined) {
+        for (let h = 0; h < g.kvHeads; h++) {
+          k.set(oldK.subarray(h * this.capacity * d, (h * this.capacity + this.seen) * d), h * cap * d);
+          v.set(oldV.subarray(h * this.capacity * d, (h * this.capacity + this.seen) * d), h * cap * d);
+        }
+      }
+      this.keys[l] = k;
+      this.values[l] = v;
+    }
+    this.capacity = cap;
+    this.scores = new Float32Array(cap);
+  }
+
+  attend(layer: number, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array): void {
+    const g = this.geometry;
+    const d = g.headDim;
+    const n = this.pending;
+    const K = this.keys[layer]!;
+    const V = this.values[layer]!;
+    const kvw = g.kvHeads * d;
+    const qw = g.nHeads * d;
+    for (let t = 0; t < n; t++) {
+      const pos = this.seen + t;
+      if (g.positional.kind === 'rope') {
+        this.ops.rope(k, t * kvw, g.kvHeads, d, pos, g.positional.spec);
+        this.ops.rope(q, t * qw, g.nHeads, d, pos, g.positional.spec);
+      }
+      for (let h = 0; h < g.kvHeads; h++) {
+        const dst = (h * this.capacity + pos) * d;
+        K.set(k.subarray(t * kvw + h * d, t * kvw + (h + 1) * d), dst);
+        V.set(v.subarray(t * kvw + h * d, t * kvw + (h + 1) * d), dst);
+      }
+    }
+    for (let t = 0; t < n; t++) {
+      const pos = this.seen + t;
+      const seg: Segment = { keys: K, values: V, capacity: this.capacity, start: 0, count: pos + 1, firstDistance: pos };
+      for (let h = 0; h < g.nHeads; h++) {
+        attendHead(this.ops, g, h, q, t * qw + h * d, [seg], this.scores, out, t * qw + h * d);
+      }
+    }
+  }
+
+  end(): void {
+    this.seen += this.pending;
+    this.pending = 0;
+  }
+
+  reset(): void {
+    this.seen = 0;
+    this.pending = 0;
+  }
+
+  stats(): CacheStats {
+    return {
+      policy: 'dense',
+      tokensSeen: this.seen,
+      length: this.seen,
+      capacity: this.opts.allowOverflow === true ? Infinity : this.geometry.contextLength,
+      sinks: 0,
+      windowFill: this.seen,
+      evictions: 0,
+    };
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The kernel seam. Models and cache policies compute only through `Ops`, so a
+ * SIMD WebAssembly backend can replace the scalar reference without touching
+ * them; every fast backend is tested against `scalarOps` (the oracle).
+ *
+ * Conventions: activations are row-major Float32Array batches of `n` tokens;
+ * weight matrices are ggml-style rows (row r holds the `cols` inputs of output
+ * r), possibly block-quantized.
+ */
+import type { GgmlType } from '../tensor/dtype.js';
+
+export interface WeightMatrix {
+  readonly name: string;
+  readonly type: GgmlType;
+  /** Output features (ggml ne1). */
+  readonly rows: number;
+  /** Input features (ggml ne0), contiguous within a row. */
+  readonly cols: number;
+  /** rows * rowBytes(type, cols) bytes, owned by the backend's memory. */
+  readonly data: Uint8Array;
+}
+
+/** Which pairs of a head's dimensions RoPE rotates together. */
+export type RopeStyle =
+  /** (0,1), (2,3), ... : llama2.c, GGUF `llama` files (ggml "normal" mode). */
+  | 'adjacent'
+  /** (i, i + d/2): GPT-NeoX, Falcon, HF Llama (ggml "neox" mode). */
+  | 'halves';
+
+export interface RopeSpec {
+  readonly style: RopeStyle;
+  /** Leading dimensions of each head that rotate (the rest pass through). */
+  readonly dims: number;
+  /**
+   * Inverse frequencies, one per rotated pair, already including base,
+   * linear scaling and per-frequency factors. Float64 so that angles at
+   * positions in the millions stay exact.
+   */
+  readonly invFreq: Float64Array;
+}
+
+export interface Ops {
+  readonly name: string;
+  /** Allocate engine memory for weights (a wasm backend returns views of its memory). */
+  alloc(bytes: number): Uint8Array;
+
+  /** out[t, r] = sum_c w[r, c] * x[t, c] for t < n. out is (n, rows), x is (n, cols). */
+  matmul(out: Float32Array, w: WeightMatrix, x: Float32Array, n: number): void;
+  /** Rows `ids` of an embedding matrix, dequantized into out (ids.length, cols). */
+  getRows(out: Float32Array, w: WeightMatrix, ids: ArrayLike<number>): void;
+
+  /** out = x / rms(x) * weight, row by row over n rows of size dim. */
+  rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, eps: number, n: number): void;
+  /** out = (x - mean) / std * weight + bias, row by row. */
+  layernorm(
+    out: Float32Array,
+    x: Float32Array,
+    weight: Float32Array | undefined,
+    bias: Float32Array | undefined,
+    eps: number,
+    n: number,
+  ): void;
+
+  /**
+   * Rotate `nHeads` heads of size `headDim` stored at x[off..] by `pos`
+   * (one token). `pos` may be any real number; angles are float64.
+   */
+  rope(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec): void;
+
+  /** In place: a = a + b over n elements. */
+  add(a: Float32Array, b: Float32Array, n: number): void;
+  /** In place: gate = silu(gate) * up over n elements. */
+  swiglu(gate: Float32Array, up: Float32Array, n: number): void;
+  /** In place: x = gelu(x) (tanh approximation, as ggml). */
+  gelu(x: Float32Array, n: number): void;
+
+  /**
+   * scores[sOff + j] = scale * dot(q[qOff..qOff+d), keys[kOff + j*stride ..+d)) for j < count.
+   * The building block of every cache policy's attention.
+   */
+  dotRows(
+    scores: Float32Array,
+    sOff: number,
+    q: Float32Array,
+    qOff: number,
+    keys: Float32Array,
+    kOff: number,
+    stride: number,
+    count: number,
+    d: number,
+    scale: number,
+  ): void;
+  /** out[oOff..oOff+d) += sum_j w[wOff + j] * values[vOff + j*stride ..+d) for j < count. */
+  axpyRows(
+    out: Float32Array,
+    oOff: number,
+    w: Float32Array,
+    wOff: number,
+    values: Float32Array,
+    vOff: number,
+    stride: number,
+    count: number,
+    d: number,
+  ): void;
+  /** In place softmax of x[off..off+n); returns nothing. -Infinity entries get 0. */
+  softmax(x: Float32Array, off: number, n: number): void;
+}

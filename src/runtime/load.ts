@@ -1,0 +1,144 @@
+/**
+ * Opening a model file of any supported format: weights into engine memory,
+ * normalized hyperparameters, and the tokenizer (embedded in GGUF, or a
+ * llama2.c tokenizer.bin given alongside).
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { StreamLlmError } from '../errors.js';
+import { GgufFile } from '../formats/gguf/reader.js';
+import { Llama2cCheckpoint, LLAMA2C_MAGIC } from '../formats/llama2c/checkpoint.js';
+import { readLlama2cTokenizer } from '../formats/llama2c/tokenizer.js';
+import { scalarOps } from '../kernels/scalar.js';
+import type { Ops } from '../kernels/types.js';
+import { archOf, llama2cHparams, llamaHparamsFromGguf, type MetadataReader } from '../models/hparams.js';
+import { loadWeights } from '../models/load.js';
+import type { Hparams, Model } from '../models/types.js';
+import { tokenizerFromGguf } from '../tokenizer/from-gguf.js';
+import { SpmTokenizer } from '../tokenizer/spm.js';
+import type { Tokenizer } from '../tokenizer/types.js';
+import { Session, type SessionOptions } from './session.js';
+
+export type ModelFormat = 'gguf' | 'llama2c';
+
+export interface LoadOptions {
+  /** llama2.c tokenizer.bin (GGUF files carry their own tokenizer). */
+  readonly tokenizer?: string;
+  readonly ops?: Ops;
+  readonly onProgress?: (done: number, total: number, tensor: string) => void;
+}
+
+export interface LoadedModel {
+  readonly path: string;
+  readonly format: ModelFormat;
+  readonly hparams: Hparams;
+  readonly model: Model;
+  /** Undefined for a llama2.c checkpoint loaded without its tokenizer.bin. */
+  readonly tokenizer: Tokenizer | undefined;
+  readonly ops: Ops;
+  /** A new stream through this model with its own cache. */
+  createSession(opts?: SessionOptions): Session;
+}
+
+const GGUF_MAGIC_BYTES = 0x46554747;
+
+/** Sniff the first bytes: GGUF magic, llama2.c v1 magic, or (fallback) a llama2.c v0 header. */
+export function detectFormat(path: string): ModelFormat {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new StreamLlmError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_READ', `cannot open model file ${path}`, {
+      context: { file: path },
+      cause: e,
+    });
+  }
+  const head = new Uint8Array(4);
+  try {
+    readSync(fd, head, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const magic = new DataView(head.buffer).getUint32(0, true);
+  if (magic === GGUF_MAGIC_BYTES) return 'gguf';
+  if (magic === LLAMA2C_MAGIC) return 'llama2c';
+  return 'llama2c'; // legacy llama2.c has no magic; its header is validated on open
+}
+
+export function ggufMetadataReader(f: GgufFile): MetadataReader {
+  return {
+    name: f.name,
+    getString: (k, fb) => f.getString(k, fb),
+    getNumber: (k, fb) => f.getNumber(k, fb),
+    has: (k) => f.metadata.has(k),
+  };
+}
+
+/**
+ * Load a model for inference.
+ * @example
+ * const m = loadModel('model.gguf');
+ * const s = m.createSession();
+ * s.prefill(m.tokenizer!.encode('Hello'));
+ */
+export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
+  const ops = opts.ops ?? scalarOps;
+  const format = detectFormat(path);
+  let model: Model;
+  let tokenizer: Tokenizer | undefined;
+  if (format === 'gguf') {
+    const f = GgufFile.open(path);
+    try {
+      const meta = ggufMetadataReader(f);
+      archOf(meta);
+      const vocabFallback = f.tensor('token_embd.weight')?.dims[1] ?? 0;
+      const hp = llamaHparamsFromGguf(meta, vocabFallback);
+      model = loadWeights(hp, ggufTensorSource(f), ops, opts);
+      tokenizer = f.metadata.has('tokenizer.ggml.model') ? tokenizerFromGguf(f) : undefined;
+      if (opts.tokenizer !== undefined) tokenizer = llama2cTokenizer(opts.tokenizer, hp.vocabSize);
+    } finally {
+      f.close();
+    }
+  } else {
+    const ck = Llama2cCheckpoint.open(path);
+    try {
+      const hp = llama2cHparams(ck.config, path);
+      model = loadWeights(hp, ck, ops, opts);
+      tokenizer = opts.tokenizer !== undefined ? llama2cTokenizer(opts.tokenizer, hp.vocabSize) : undefined;
+    } finally {
+      ck.close();
+    }
+  }
+  if (tokenizer !== undefined && tokenizer.vocabSize !== model.hparams.vocabSize) {
+    throw new StreamLlmError('TOKENIZER_BAD_VOCAB', `tokenizer has ${tokenizer.vocabSize} tokens but the model has ${model.hparams.vocabSize}`, {
+      context: { file: opts.tokenizer ?? path, expected: model.hparams.vocabSize, actual: tokenizer.vocabSize },
+    });
+  }
+  const m = model;
+  return {
+    path,
+    format,
+    hparams: m.hparams,
+    model: m,
+    tokenizer,
+    ops,
+    createSession: (o) => new Session(m, ops, o),
+  };
+}
+
+export function llama2cTokenizer(path: string, vocabSize: number): Tokenizer {
+  return new SpmTokenizer(readLlama2cTokenizer(path, { vocabSize, name: path }));
+}
+
+function ggufTensorSource(f: GgufFile) {
+  return {
+    name: f.name,
+    tensors: f.tensors,
+    read: (name: string, dest: Uint8Array) => {
+      const t = f.tensor(name);
+      if (t === undefined) throw new StreamLlmError('MISSING_TENSOR', `tensor '${name}' is missing`, { context: { file: f.name, tensor: name } });
+      f.readTensor(t, dest);
+    },
+    close: () => f.close(),
+  };
+}
