@@ -3,6 +3,7 @@
  * key conventions, `{arch}.embedding_length` etc.) becomes a validated Hparams.
  */
 import { StreamLlmError } from '../errors.js';
+import { GgufValueType, type GgufEntry } from '../formats/gguf/types.js';
 import type { ArchName, Hparams } from './types.js';
 
 /** The subset of GgufFile the normalizer needs (keeps this testable without files). */
@@ -132,4 +133,35 @@ export function llama2cHparams(
     },
     file,
   );
+}
+
+/**
+ * The inverse of `llamaHparamsFromGguf`: llama.cpp's metadata keys for a
+ * Llama-family model, as [key, entry] pairs for the GGUF writer.
+ */
+export function llamaGgufMetadata(hp: Hparams, name: string): [string, GgufEntry][] {
+  const a = 'llama';
+  const u32 = (v: number): GgufEntry => ({ type: GgufValueType.UINT32, value: v });
+  const f32 = (v: number): GgufEntry => ({ type: GgufValueType.FLOAT32, value: v });
+  const kv: [string, GgufEntry][] = [
+    ['general.architecture', { type: GgufValueType.STRING, value: a }],
+    ['general.name', { type: GgufValueType.STRING, value: name }],
+    [`${a}.vocab_size`, u32(hp.vocabSize)],
+    [`${a}.context_length`, u32(hp.contextLength)],
+    [`${a}.embedding_length`, u32(hp.dim)],
+    [`${a}.block_count`, u32(hp.layers)],
+    [`${a}.feed_forward_length`, u32(hp.ffnDim)],
+    [`${a}.attention.head_count`, u32(hp.nHeads)],
+    [`${a}.attention.head_count_kv`, u32(hp.kvHeads)],
+    [`${a}.attention.layer_norm_rms_epsilon`, f32(hp.normEps)],
+    [`${a}.rope.dimension_count`, u32(hp.rope.dims)],
+    [`${a}.rope.freq_base`, f32(hp.rope.base)],
+  ];
+  if (hp.headDim * hp.nHeads !== hp.dim) {
+    kv.push([`${a}.attention.key_length`, u32(hp.headDim)], [`${a}.attention.value_length`, u32(hp.headDim)]);
+  }
+  if (hp.rope.freqScale !== 1) {
+    kv.push([`${a}.rope.scaling.type`, { type: GgufValueType.STRING, value: 'linear' }], [`${a}.rope.scaling.factor`, f32(1 / hp.rope.freqScale)]);
+  }
+  return kv;
 }

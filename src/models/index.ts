@@ -2,5 +2,5 @@ export type { ArchName, Hparams, RopeHparams, Model, ForwardOptions, TensorHook,
 export { ARCHS } from './registry.js';
 export { loadWeights } from './load.js';
 export type { WeightLoadOptions } from './load.js';
-export { llamaHparamsFromGguf, llama2cHparams, validateHparams, archOf, KNOWN_ARCHS } from './hparams.js';
+export { llamaHparamsFromGguf, llamaGgufMetadata, llama2cHparams, validateHparams, archOf, KNOWN_ARCHS } from './hparams.js';
 export type { MetadataReader } from './hparams.js';

@@ -1,0 +1,2 @@
+export { convertLlama2c, WEIGHT_TYPES } from './llama2c.js';
+export type { ConvertLlama2cOptions, WeightType } from './llama2c.js';
