@@ -7,6 +7,7 @@ export type ErrorCode =
   // files in general
   | 'FILE_NOT_FOUND'
   | 'FILE_READ'
+  | 'FILE_WRITE'
   | 'UNKNOWN_FORMAT'
   // GGUF
   | 'GGUF_BAD_MAGIC'

@@ -42,7 +42,7 @@ test('llama.cpp agrees with us on the converted aidreams260K GGUF', async (t) =>
     await t.test('greedy continuation from BOS, 120 tokens', async () => {
       const seq = ctx.getSequence();
       const theirs: number[] = [];
-      for await (const id of seq.evaluate([1], { temperature: 0 })) {
+      for await (const id of seq.evaluate([1 as never], { temperature: 0 })) {
         theirs.push(id);
         if (theirs.length >= N) break;
       }

@@ -1,0 +1,14 @@
+/**
+ * streamllm: StreamingLLM (attention sinks) in TypeScript.
+ * The root export is the everyday surface; sub-paths (`streamllm/formats/gguf`,
+ * `streamllm/cache`, ...) expose each layer in full.
+ */
+export { StreamLlmError } from './errors.js';
+export type { ErrorCode, ErrorContext } from './errors.js';
+export { loadModel, Session } from './runtime/index.js';
+export type { LoadOptions, LoadedModel, SessionOptions, GenerateOptions, ModelFormat } from './runtime/index.js';
+export type { Tokenizer, StreamDecoder } from './tokenizer/types.js';
+export type { KvCache, CacheStats, CacheOptions } from './cache/index.js';
+export type { SamplerOptions } from './sampling/index.js';
+export type { Hparams, Model } from './models/types.js';
+export { convertLlama2c } from './convert/index.js';
