@@ -22,7 +22,7 @@ export class DenseCache implements KvCache {
   // Per layer: (kvHeads, capacity, headDim), keys rotated at their positions.
   private keys: Float32Array[] = [];
   private values: Float32Array[] = [];
-  private scores = new Float32Array(0);
+  private scores: Float32Array = new Float32Array(0);
   private seen = 0;
   private pending = 0;
 
@@ -61,8 +61,8 @@ export class DenseCache implements KvCache {
     if (this.opts.allowOverflow !== true) cap = Math.min(cap, Math.max(g.contextLength, need));
     const d = g.headDim;
     for (let l = 0; l < g.layers; l++) {
-      const k = new Float32Array(g.kvHeads * cap * d);
-      const v = new Float32Array(g.kvHeads * cap * d);
+      const k = this.ops.allocF32(g.kvHeads * cap * d);
+      const v = this.ops.allocF32(g.kvHeads * cap * d);
       const oldK = this.keys[l];
       const oldV = this.values[l];
       if (oldK !== undefined && oldV !== undefined) {
@@ -70,12 +70,15 @@ export class DenseCache implements KvCache {
           k.set(oldK.subarray(h * this.capacity * d, (h * this.capacity + this.seen) * d), h * cap * d);
           v.set(oldV.subarray(h * this.capacity * d, (h * this.capacity + this.seen) * d), h * cap * d);
         }
+        this.ops.free(oldK);
+        this.ops.free(oldV);
       }
       this.keys[l] = k;
       this.values[l] = v;
     }
     this.capacity = cap;
-    this.scores = new Float32Array(cap);
+    if (this.scores.length > 0) this.ops.free(this.scores);
+    this.scores = this.ops.allocF32(cap);
   }
 
   attend(layer: number, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array): void {

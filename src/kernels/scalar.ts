@@ -43,6 +43,14 @@ export class ScalarOps implements Ops {
     return new Uint8Array(bytes);
   }
 
+  allocF32(n: number): Float32Array {
+    return new Float32Array(n);
+  }
+
+  free(): void {
+    // The JS heap reclaims buffers by itself.
+  }
+
   private row(cols: number): Float32Array {
     if (this.scratch.length < cols) this.scratch = new Float32Array(cols);
     return this.scratch;

@@ -41,8 +41,19 @@ export interface RopeSpec {
 
 export interface Ops {
   readonly name: string;
-  /** Allocate engine memory for weights (a wasm backend returns views of its memory). */
+  /**
+   * Allocate engine memory for weights (a wasm backend returns views of its
+   * own memory, so weights are placed once and never copied again).
+   */
   alloc(bytes: number): Uint8Array;
+  /**
+   * Allocate an f32 buffer for activations, KV storage or scratch. Kernels
+   * are only guaranteed fast on buffers from here (a wasm backend can address
+   * them without copying); any Float32Array must still work, correctly.
+   */
+  allocF32(n: number): Float32Array;
+  /** Return a buffer from alloc/allocF32 that will not be used again (optional bookkeeping). */
+  free(buf: Uint8Array | Float32Array): void;
 
   /** out[t, r] = sum_c w[r, c] * x[t, c] for t < n. out is (n, rows), x is (n, cols). */
   matmul(out: Float32Array, w: WeightMatrix, x: Float32Array, n: number): void;

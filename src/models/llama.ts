@@ -57,31 +57,45 @@ function need<T>(v: T | undefined, name: string): T {
 /** Per-batch activations, reallocated only when a larger batch arrives. */
 class Scratch {
   n = 0;
-  x = new Float32Array(0); // (n, dim) residual stream
-  xb = new Float32Array(0); // (n, dim) normed input
-  xb2 = new Float32Array(0); // (n, dim) sublayer output
-  q = new Float32Array(0); // (n, nHeads*headDim)
-  k = new Float32Array(0); // (n, kvHeads*headDim)
-  v = new Float32Array(0);
-  att = new Float32Array(0); // (n, nHeads*headDim)
-  hb = new Float32Array(0); // (n, ffn)
-  hb2 = new Float32Array(0);
-  logits = new Float32Array(0); // (m, vocab)
+  x: Float32Array = new Float32Array(0); // (n, dim) residual stream
+  xb: Float32Array = new Float32Array(0); // (n, dim) normed input
+  xb2: Float32Array = new Float32Array(0); // (n, dim) sublayer output
+  q: Float32Array = new Float32Array(0); // (n, nHeads*headDim)
+  k: Float32Array = new Float32Array(0); // (n, kvHeads*headDim)
+  v: Float32Array = new Float32Array(0);
+  att: Float32Array = new Float32Array(0); // (n, nHeads*headDim)
+  hb: Float32Array = new Float32Array(0); // (n, ffn)
+  hb2: Float32Array = new Float32Array(0);
+  logits: Float32Array = new Float32Array(0); // (m, vocab)
+
+  constructor(private readonly ops: Ops) {}
 
   ensure(hp: Hparams, n: number): void {
     if (n <= this.n) return;
     const qd = hp.nHeads * hp.headDim;
     const kd = hp.kvHeads * hp.headDim;
-    this.x = new Float32Array(n * hp.dim);
-    this.xb = new Float32Array(n * hp.dim);
-    this.xb2 = new Float32Array(n * hp.dim);
-    this.q = new Float32Array(n * qd);
-    this.k = new Float32Array(n * kd);
-    this.v = new Float32Array(n * kd);
-    this.att = new Float32Array(n * qd);
-    this.hb = new Float32Array(n * hp.ffnDim);
-    this.hb2 = new Float32Array(n * hp.ffnDim);
+    const a = (size: number, old: Float32Array) => {
+      if (old.length > 0) this.ops.free(old);
+      return this.ops.allocF32(size);
+    };
+    this.x = a(n * hp.dim, this.x);
+    this.xb = a(n * hp.dim, this.xb);
+    this.xb2 = a(n * hp.dim, this.xb2);
+    this.q = a(n * qd, this.q);
+    this.k = a(n * kd, this.k);
+    this.v = a(n * kd, this.v);
+    this.att = a(n * qd, this.att);
+    this.hb = a(n * hp.ffnDim, this.hb);
+    this.hb2 = a(n * hp.ffnDim, this.hb2);
     this.n = n;
+  }
+
+  ensureLogits(size: number): Float32Array {
+    if (this.logits.length < size) {
+      if (this.logits.length > 0) this.ops.free(this.logits);
+      this.logits = this.ops.allocF32(size);
+    }
+    return this.logits.subarray(0, size);
   }
 }
 
@@ -91,7 +105,7 @@ class LlamaModel implements Model {
   private readonly tokEmbd: WeightMatrix;
   private readonly outNorm: Float32Array;
   private readonly output: WeightMatrix;
-  private readonly s = new Scratch();
+  private readonly s: Scratch;
 
   constructor(
     readonly hparams: Hparams,
@@ -100,6 +114,7 @@ class LlamaModel implements Model {
     readonly weightBytes: number,
   ) {
     const hp = hparams;
+    this.s = new Scratch(ops);
     this.tokEmbd = need(w.get('token_embd.weight'), 'token_embd.weight');
     this.outNorm = need(w.vector('output_norm.weight'), 'output_norm.weight');
     // No output.weight means the classifier is tied to the embedding (llama2.c "shared").
@@ -173,8 +188,7 @@ class LlamaModel implements Model {
     const m = n - first;
     const xs = s.x.subarray(first * dim, n * dim);
     ops.rmsnorm(s.xb, xs, this.outNorm, hp.normEps, m);
-    if (s.logits.length < m * hp.vocabSize) s.logits = new Float32Array(m * hp.vocabSize);
-    const out = s.logits.subarray(0, m * hp.vocabSize);
+    const out = s.ensureLogits(m * hp.vocabSize);
     ops.matmul(out, this.output, s.xb, m);
     hook?.('result_output', -1, out);
     return out;
