@@ -1,0 +1,127 @@
+/**
+ * The normalized SentencePiece vocabulary. GGUF metadata and llama2.c's
+ * tokenizer.bin are both mapped into this one shape at the loader boundary;
+ * `SpmTokenizer` never sees a raw dictionary.
+ */
+import { StreamLlmError } from '../errors.js';
+import { GgufValueType, type GgufEntry } from '../formats/gguf/types.js';
+import { TokenType } from './types.js';
+
+/** SentencePiece's stand-in for a space inside pieces (U+2581). */
+export const SPM_SPACE = '\u2581';
+
+export interface SpmVocab {
+  /** Piece strings by id, spaces written as `spaceChar`. */
+  readonly tokens: readonly string[];
+  /** Merge priority: a higher score merges first. (vocabSize) */
+  readonly scores: Float32Array;
+  /** llama.cpp token types (see `TokenType`). (vocabSize) */
+  readonly types: Int32Array;
+  readonly bos?: number | undefined;
+  readonly eos?: number | undefined;
+  readonly unk?: number | undefined;
+  readonly pad?: number | undefined;
+  readonly addBos: boolean;
+  readonly addEos: boolean;
+  /** Prepend a space to text before tokenizing (and drop it when decoding). */
+  readonly addSpacePrefix: boolean;
+  /** Characters with no token become `<0xNN>` byte tokens instead of `unk`. */
+  readonly byteFallback: boolean;
+  /** How spaces are written in `tokens`; '▁' unless a source says otherwise. */
+  readonly spaceChar?: string;
+  /** Extra end-of-generation ids besides `eos` (end-of-turn tokens such as `<|end|>`). */
+  readonly eogIds?: readonly number[];
+  /** Ids whose special-token match swallows whitespace before / after it (Phi-3). */
+  readonly lstripIds?: readonly number[];
+  readonly rstripIds?: readonly number[];
+}
+
+function bad(message: string, context: Record<string, unknown>, hint?: string): StreamLlmError {
+  return new StreamLlmError('TOKENIZER_BAD_VOCAB', message, hint === undefined ? { context } : { context, hint });
+}
+
+/**
+ * Checks lengths, special ids and duplicates; throws TOKENIZER_BAD_VOCAB with
+ * the offending field. Returns the vocabulary unchanged for chaining.
+ *
+ * @example
+ *   const vocab = validateSpmVocab({ tokens, scores, types, bos: 1, eos: 2, unk: 0,
+ *     addBos: true, addEos: false, addSpacePrefix: true, byteFallback: true });
+ */
+export function validateSpmVocab(v: SpmVocab): SpmVocab {
+  const n = v.tokens.length;
+  if (n === 0) throw bad('vocabulary is empty', { field: 'tokens' });
+  if (v.scores.length !== n) throw bad(`scores has ${v.scores.length} entries for ${n} tokens`, { field: 'scores', expected: n, actual: v.scores.length });
+  if (v.types.length !== n) throw bad(`token_type has ${v.types.length} entries for ${n} tokens`, { field: 'types', expected: n, actual: v.types.length });
+  const ids: [string, number | undefined][] = [['bos', v.bos], ['eos', v.eos], ['unk', v.unk], ['pad', v.pad]];
+  for (const id of v.eogIds ?? []) ids.push(['eogIds', id]);
+  for (const id of v.lstripIds ?? []) ids.push(['lstripIds', id]);
+  for (const id of v.rstripIds ?? []) ids.push(['rstripIds', id]);
+  for (const [field, id] of ids) {
+    if (id !== undefined && !(Number.isInteger(id) && id >= 0 && id < n)) {
+      throw bad(`${field} id ${id} is outside the vocabulary (size ${n})`, { field, actual: id, expected: `0..${n - 1}` });
+    }
+  }
+  if (v.addBos && v.bos === undefined) throw bad('add_bos_token is set but there is no BOS id', { field: 'bos' });
+  if (v.addEos && v.eos === undefined) throw bad('add_eos_token is set but there is no EOS id', { field: 'eos' });
+  if (v.spaceChar !== undefined && v.spaceChar.length === 0) throw bad('spaceChar is empty', { field: 'spaceChar' });
+  const seen = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const t = v.tokens[i]!;
+    if (t.length === 0) continue; // llama.cpp tolerates empty pieces; they can never be matched
+    const prev = seen.get(t);
+    if (prev !== undefined) {
+      throw bad(`duplicate token ${JSON.stringify(t)} has ids ${prev} and ${i}`, { field: 'tokens', token: t, ids: [prev, i] },
+        'each piece must appear once; the converter that wrote this vocabulary is broken');
+    }
+    seen.set(t, i);
+  }
+  return v;
+}
+
+/**
+ * The `tokenizer.ggml.*` metadata that describes `v` to llama.cpp and to our
+ * own GGUF loader, as `[key, entry]` pairs in a stable order — the shape
+ * `encodeGguf`/`writeGguf` take for `metadata`. Pieces are written with '▁'
+ * for spaces whatever `spaceChar` the vocabulary uses; `eogIds`,
+ * `lstripIds` and `rstripIds` have no GGUF key (llama.cpp derives them from
+ * token texts and the model name) and are not written.
+ *
+ * @example
+ *   const vocab = readLlama2cTokenizer('tok512.bin', { vocabSize: 512 });
+ *   writeGguf(path, { metadata: [...archMetadata, ...spmVocabToGgufMetadata(vocab)], tensors });
+ */
+export function spmVocabToGgufMetadata(v: SpmVocab): [string, GgufEntry][] {
+  validateSpmVocab(v);
+  const space = v.spaceChar ?? SPM_SPACE;
+  const tokens = space === SPM_SPACE ? v.tokens.slice() : v.tokens.map((t) => t.split(space).join(SPM_SPACE));
+  const arr = (itemType: GgufValueType, items: readonly (string | number)[]): GgufEntry => ({
+    type: GgufValueType.ARRAY,
+    value: { itemType, items },
+  });
+  const kvs: [string, GgufEntry][] = [
+    ['tokenizer.ggml.model', { type: GgufValueType.STRING, value: 'llama' }],
+    ['tokenizer.ggml.pre', { type: GgufValueType.STRING, value: 'default' }],
+    ['tokenizer.ggml.tokens', arr(GgufValueType.STRING, tokens)],
+    ['tokenizer.ggml.scores', arr(GgufValueType.FLOAT32, Array.from(v.scores))],
+    ['tokenizer.ggml.token_type', arr(GgufValueType.INT32, Array.from(v.types))],
+  ];
+  const ids: [string, number | undefined][] = [
+    ['tokenizer.ggml.bos_token_id', v.bos],
+    ['tokenizer.ggml.eos_token_id', v.eos],
+    ['tokenizer.ggml.unknown_token_id', v.unk],
+    ['tokenizer.ggml.padding_token_id', v.pad],
+  ];
+  for (const [key, id] of ids) if (id !== undefined) kvs.push([key, { type: GgufValueType.UINT32, value: id }]);
+  kvs.push(
+    ['tokenizer.ggml.add_bos_token', { type: GgufValueType.BOOL, value: v.addBos }],
+    ['tokenizer.ggml.add_eos_token', { type: GgufValueType.BOOL, value: v.addEos }],
+    ['tokenizer.ggml.add_space_prefix', { type: GgufValueType.BOOL, value: v.addSpacePrefix }],
+  );
+  return kvs;
+}
+
+/** True when `types` marks at least one byte token, i.e. the vocabulary can fall back to bytes. */
+export function hasByteTokens(types: Int32Array): boolean {
+  return types.includes(TokenType.BYTE);
+}
