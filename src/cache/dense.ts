@@ -6,7 +6,7 @@
  */
 import { StreamLlmError } from '../errors.js';
 import type { Ops } from '../kernels/types.js';
-import { attendHead, type Segment } from './attend.js';
+import { attendHead, storageSegment } from './attend.js';
 import type { CacheGeometry, CacheStats, KvCache } from './types.js';
 
 export interface DenseOptions {
@@ -103,7 +103,7 @@ export class DenseCache implements KvCache {
     }
     for (let t = 0; t < n; t++) {
       const pos = this.seen + t;
-      const seg: Segment = { keys: K, values: V, capacity: this.capacity, start: 0, count: pos + 1, firstDistance: pos };
+      const seg = storageSegment(K, V, this.capacity, d, 0, pos + 1, pos);
       for (let h = 0; h < g.nHeads; h++) {
         attendHead(this.ops, g, h, q, t * qw + h * d, [seg], this.scores, out, t * qw + h * d);
       }

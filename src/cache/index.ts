@@ -1,5 +1,8 @@
 export type { KvCache, CacheGeometry, CacheStats, CachePolicyName, Positional, CacheFactory } from './types.js';
 export { DenseCache } from './dense.js';
 export type { DenseOptions } from './dense.js';
-export { createCache } from './registry.js';
+export { StreamingCache } from './streaming.js';
+export type { StreamingOptions } from './streaming.js';
+export { RecomputeCache } from './recompute.js';
+export { createCache, CACHE_POLICIES, DEFAULT_SINKS } from './registry.js';
 export type { CacheOptions } from './registry.js';

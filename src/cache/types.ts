@@ -63,6 +63,11 @@ export interface KvCache {
   stats(): CacheStats;
   /** Bytes of K/V storage currently allocated. */
   readonly bytes: number;
+  /**
+   * Only for policies that cannot update incrementally (recompute): push one
+   * token, get the token window the runtime must re-feed from an empty cache.
+   */
+  replayWindow?(token: number): number[];
 }
 
 /** Builds a cache for a geometry; returned by the policy registry. */

@@ -12,14 +12,20 @@ import type { Model } from '../models/types.js';
 import { Sampler, type SamplerOptions } from '../sampling/index.js';
 
 export interface SessionOptions {
+  /** Default: StreamingLLM with 4 sinks and a window filling the training length. */
   readonly cache?: CacheOptions;
   readonly sampling?: SamplerOptions;
   /** Most tokens per forward pass during prefill; bounds activation memory. */
   readonly batchSize?: number;
+  /**
+   * A dedicated sink token (paper §3.3), for models pre-trained with one: it
+   * is prepended once to the stream and kept as the only sink.
+   */
+  readonly sinkToken?: number;
 }
 
 export interface GenerateOptions {
-  /** Tokens to generate; Infinity (or 0 from the CLI) means forever. */
+  /** Tokens to generate; Infinity means forever. */
   readonly maxTokens: number;
   /** Stop before emitting a token for which this returns true (e.g. EOS). */
   readonly stopAt?: (id: number) => boolean;
@@ -43,6 +49,8 @@ export class Session {
   private pending = -1;
   private history: number[] = [];
   private closed = false;
+  private readonly sinkToken: number | undefined;
+  private started = false;
 
   constructor(
     readonly model: Model,
@@ -52,34 +60,71 @@ export class Session {
     const batch = opts.batchSize ?? 64;
     requireArg(Number.isInteger(batch) && batch >= 1 && batch <= 65536, `batchSize must be an integer in 1..65536, got ${batch}`, { field: 'batchSize' });
     this.batchSize = batch;
-    this.cache = createCache(opts.cache ?? { policy: 'dense' }, model.geometry, ops);
+    const vocab = model.hparams.vocabSize;
+    if (opts.sinkToken !== undefined) {
+      requireArg(Number.isInteger(opts.sinkToken) && opts.sinkToken >= 0 && opts.sinkToken < vocab, `sinkToken ${opts.sinkToken} is outside the vocabulary 0..${vocab - 1}`, {
+        field: 'sinkToken',
+      });
+      const c = opts.cache;
+      requireArg(c === undefined || (c.policy === 'sink' && (c.sinks === undefined || c.sinks === 1)), 'a dedicated sink token is the only sink: use the sink policy with 1 sink', {
+        field: 'sinkToken',
+      });
+    }
+    this.sinkToken = opts.sinkToken;
+    const cacheOpts: CacheOptions =
+      opts.sinkToken !== undefined ? { ...(opts.cache ?? {}), policy: 'sink', sinks: 1 } : (opts.cache ?? { policy: 'sink' });
+    this.cache = createCache(cacheOpts, model.geometry, ops);
     this.sampler = new Sampler(opts.sampling ?? {});
-    this.next = new Float32Array(model.hparams.vocabSize);
+    this.next = new Float32Array(vocab);
   }
 
   /** Feed tokens (a prompt or a stream chunk) in batches; afterwards `logits()` is the next-token distribution. */
   prefill(tokens: ArrayLike<number>): void {
+    this.evaluate(tokens);
+  }
+
+  /**
+   * Feed tokens and report the next-token logits after each of them (for
+   * perplexity). `onLogits(i, row)` gets a view valid only during the call.
+   * Without a callback, only the last position's logits are computed.
+   */
+  evaluate(tokens: ArrayLike<number>, onLogits?: (index: number, logits: Float32Array) => void): void {
     this.checkOpen();
     this.flushPending();
-    const vocab = this.model.hparams.vocabSize;
-    for (let i = 0; i < tokens.length; i++) {
-      const id = tokens[i]!;
-      if (!(Number.isInteger(id) && id >= 0 && id < vocab)) {
-        throw new StreamLlmError('TOKEN_OUT_OF_RANGE', `token ${id} at index ${i} is outside the vocabulary 0..${vocab - 1}`, {
-          context: { actual: id, index: i },
-        });
-      }
+    this.checkTokens(tokens);
+    if (!this.started && tokens.length > 0) {
+      this.started = true;
+      if (this.sinkToken !== undefined) this.feed([this.sinkToken], 'none');
     }
     for (let i = 0; i < tokens.length; i += this.batchSize) {
       const end = Math.min(tokens.length, i + this.batchSize);
       const chunk = Array.prototype.slice.call(tokens, i, end) as number[];
-      const out = this.model.forward(chunk, this.cache, { logits: end === tokens.length ? 'last' : 'none' });
+      const mode = onLogits !== undefined ? 'all' : end === tokens.length ? 'last' : 'none';
+      const out = this.feed(chunk, mode);
+      const V = this.next.length;
+      if (onLogits !== undefined) for (let j = 0; j < chunk.length; j++) onLogits(i + j, out.subarray(j * V, (j + 1) * V));
       if (end === tokens.length) {
-        this.next.set(out);
+        this.next.set(out.subarray(out.length - V));
         this.hasLogits = true;
       }
       this.remember(chunk);
     }
+  }
+
+  /** One forward over `chunk`; recompute-style caches re-feed their window per token. */
+  private feed(chunk: number[], mode: 'last' | 'all' | 'none'): Float32Array {
+    const replay = this.cache.replayWindow?.bind(this.cache);
+    if (replay === undefined) return this.model.forward(chunk, this.cache, { logits: mode });
+    const V = this.next.length;
+    const rows = mode === 'all' ? new Float32Array(chunk.length * V) : undefined;
+    let last: Float32Array = new Float32Array(0);
+    for (let j = 0; j < chunk.length; j++) {
+      const win = replay(chunk[j]!);
+      const need = mode === 'all' || (mode === 'last' && j === chunk.length - 1);
+      last = this.model.forward(win, this.cache, { logits: need ? 'last' : 'none' });
+      if (rows !== undefined) rows.set(last, j * V);
+    }
+    return rows ?? last;
   }
 
   /** Next-token logits after everything fed so far (a view: copy to keep). */
@@ -102,13 +147,6 @@ export class Session {
     const id = this.sample();
     this.pending = id;
     return id;
-  }
-
-  private flushPending(): void {
-    if (this.pending < 0) return;
-    const id = this.pending;
-    this.pending = -1;
-    this.prefill([id]);
   }
 
   /**
@@ -139,6 +177,7 @@ export class Session {
     this.cache.reset();
     this.hasLogits = false;
     this.pending = -1;
+    this.started = false;
     this.history = [];
   }
 
@@ -149,6 +188,25 @@ export class Session {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  private flushPending(): void {
+    if (this.pending < 0) return;
+    const id = this.pending;
+    this.pending = -1;
+    this.evaluate([id]);
+  }
+
+  private checkTokens(tokens: ArrayLike<number>): void {
+    const vocab = this.next.length;
+    for (let i = 0; i < tokens.length; i++) {
+      const id = tokens[i]!;
+      if (!(Number.isInteger(id) && id >= 0 && id < vocab)) {
+        throw new StreamLlmError('TOKEN_OUT_OF_RANGE', `token ${id} at index ${i} is outside the vocabulary 0..${vocab - 1}`, {
+          context: { actual: id, index: i },
+        });
+      }
+    }
   }
 
   private remember(ids: number[]): void {

@@ -1,0 +1,202 @@
+/**
+ * StreamingLLM (arXiv 2309.17453 §3.2): the first S tokens ("attention
+ * sinks") plus a rolling window of the most recent W tokens, the current one
+ * included. S = 0 gives plain window attention. Positions are assigned inside
+ * the cache (0..n-1, query at n-1), as in the paper's reference, but computed
+ * without its per-step re-rotation of the whole cache:
+ *
+ * With RoPE a score depends only on the distance between query and key. A
+ * window key's in-cache distance to the query equals its distance in the
+ * text, so window keys are rotated ONCE, at their text position, and live in
+ * a ring buffer; the query is rotated at its text position. Only the sinks'
+ * distances differ from the text, so their keys are kept un-rotated and
+ * re-rotated per query to text position t - (n-1) + s. That is O(S) extra
+ * work per step instead of O(cache). Angles are float64 (see kernels/rope.ts),
+ * so positions in the millions stay exact. ALiBi uses the same distances.
+ *
+ * A batch of any length (even longer than the cache) is attended with a
+ * banded causal mask: query j sees the sinks plus its own window, drawn from
+ * the ring (older tokens) and from the batch itself (newer ones); only then
+ * is the batch's tail written into the ring. The result equals feeding the
+ * tokens one by one.
+ */
+import { StreamLlmError } from '../errors.js';
+import type { Ops } from '../kernels/types.js';
+import { attendHead, batchSegment, storageSegment, type Segment } from './attend.js';
+import type { CacheGeometry, CacheStats, KvCache } from './types.js';
+
+export interface StreamingOptions {
+  readonly policy: 'sink' | 'window';
+  /** Attention-sink tokens kept from the start of the stream (0 for window). */
+  readonly sinks: number;
+  /** Most recent tokens kept, the current token included. */
+  readonly window: number;
+  /** Allow S + W beyond the model's training length (positions leave the trained range). */
+  readonly allowOverflow?: boolean;
+}
+
+export class StreamingCache implements KvCache {
+  readonly policy: 'sink' | 'window';
+  private readonly S: number;
+  private readonly W: number;
+  // Per layer. Sinks: (S, kvHeads, headDim), keys NOT rotated. Ring: (kvHeads, W, headDim), keys rotated at text position.
+  private readonly sinkK: Float32Array[] = [];
+  private readonly sinkV: Float32Array[] = [];
+  private readonly ringK: Float32Array[] = [];
+  private readonly ringV: Float32Array[] = [];
+  private readonly sinkRot: Float32Array; // (S, kvHeads, headDim) sinks rotated for the current query
+  private readonly scores: Float32Array; // (S + W) at most per query
+  private seen = 0;
+  private pending = 0;
+
+  constructor(
+    readonly geometry: CacheGeometry,
+    private readonly ops: Ops,
+    opts: StreamingOptions,
+  ) {
+    const { sinks, window } = opts;
+    if (!(Number.isInteger(sinks) && sinks >= 0 && sinks <= 1 << 20)) {
+      throw new StreamLlmError('BAD_ARGUMENT', `sinks must be an integer ≥ 0, got ${sinks}`, { context: { field: 'sinks', actual: sinks } });
+    }
+    if (!(Number.isInteger(window) && window >= 1 && window <= 1 << 24)) {
+      throw new StreamLlmError('BAD_ARGUMENT', `window must be an integer ≥ 1, got ${window}`, { context: { field: 'window', actual: window } });
+    }
+    if (sinks + window > geometry.contextLength && opts.allowOverflow !== true) {
+      throw new StreamLlmError(
+        'CONTEXT_OVERFLOW',
+        `a cache of ${sinks} sinks + ${window} window tokens exceeds the model's training length ${geometry.contextLength}`,
+        {
+          context: { field: 'window', expected: geometry.contextLength, actual: sinks + window },
+          hint: `use --window ${Math.max(1, geometry.contextLength - sinks)} or less, so in-cache positions stay in the trained range`,
+        },
+      );
+    }
+    this.policy = opts.policy;
+    this.S = sinks;
+    this.W = window;
+    const g = geometry;
+    const kvw = g.kvHeads * g.headDim;
+    for (let l = 0; l < g.layers; l++) {
+      this.sinkK.push(ops.allocF32(sinks * kvw));
+      this.sinkV.push(ops.allocF32(sinks * kvw));
+      this.ringK.push(ops.allocF32(window * kvw));
+      this.ringV.push(ops.allocF32(window * kvw));
+    }
+    this.sinkRot = ops.allocF32(sinks * kvw);
+    this.scores = ops.allocF32(sinks + window);
+  }
+
+  get bytes(): number {
+    return (2 * this.geometry.layers + 1) * (this.S + this.W) * this.geometry.kvHeads * this.geometry.headDim * 4;
+  }
+
+  begin(n: number): void {
+    this.pending = n;
+  }
+
+  attend(layer: number, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array): void {
+    const g = this.geometry;
+    const { S, W } = this;
+    const d = g.headDim;
+    const kvw = g.kvHeads * d;
+    const qw = g.nHeads * d;
+    const m = this.pending;
+    const t0 = this.seen;
+    const sinkK = this.sinkK[layer]!;
+    const sinkV = this.sinkV[layer]!;
+    const ringK = this.ringK[layer]!;
+    const ringV = this.ringV[layer]!;
+    const rope = g.positional.kind === 'rope' ? g.positional.spec : undefined;
+
+    // 1. Batch tokens that are sinks keep their un-rotated keys (they never leave).
+    for (let j = 0; j < m && t0 + j < S; j++) {
+      sinkK.set(k.subarray(j * kvw, (j + 1) * kvw), (t0 + j) * kvw);
+      sinkV.set(v.subarray(j * kvw, (j + 1) * kvw), (t0 + j) * kvw);
+    }
+    // 2. Batch keys and queries rotate at their text positions.
+    if (rope !== undefined) {
+      for (let j = 0; j < m; j++) {
+        this.ops.rope(k, j * kvw, g.kvHeads, d, t0 + j, rope);
+        this.ops.rope(q, j * qw, g.nHeads, d, t0 + j, rope);
+      }
+    }
+    // 3. Each query over sinks + its own window (ring part, then batch part).
+    const segs: Segment[] = [];
+    for (let j = 0; j < m; j++) {
+      const t = t0 + j;
+      const n = Math.min(t + 1, S + W); // tokens held at this query, itself included
+      const ns = Math.min(S, t + 1);
+      segs.length = 0;
+      if (ns > 0) {
+        let keys = sinkK;
+        if (rope !== undefined) {
+          // Sink s sits at in-cache position s; the query at n-1 is rotated at t.
+          this.sinkRot.set(sinkK.subarray(0, ns * kvw));
+          for (let s = 0; s < ns; s++) this.ops.rope(this.sinkRot, s * kvw, g.kvHeads, d, t - (n - 1) + s, rope);
+          keys = this.sinkRot;
+        }
+        segs.push(batchSegment(keys, sinkV, g.kvHeads, d, 0, ns, n - 1));
+      }
+      if (t >= S) {
+        const lo = Math.max(S, t - W + 1);
+        if (lo < t0) {
+          // Older window tokens [lo, t0) live in the ring at slot (p - S) mod W: at most two runs.
+          const count = t0 - lo;
+          const a = (lo - S) % W;
+          const first = Math.min(count, W - a);
+          segs.push(storageSegment(ringK, ringV, W, d, a, first, t - lo));
+          if (count > first) segs.push(storageSegment(ringK, ringV, W, d, 0, count - first, t - lo - first));
+        }
+        const b0 = Math.max(lo, t0) - t0;
+        segs.push(batchSegment(k, v, g.kvHeads, d, b0, j - b0 + 1, t - t0 - b0));
+      }
+      for (let h = 0; h < g.nHeads; h++) {
+        attendHead(this.ops, g, h, q, j * qw + h * d, segs, this.scores, out, j * qw + h * d);
+      }
+    }
+    // 4. Only now may the batch overwrite the ring: its last W non-sink tokens.
+    for (let j = Math.max(0, m - W); j < m; j++) {
+      const p = t0 + j;
+      if (p < S) continue;
+      const slot = (p - S) % W;
+      for (let h = 0; h < g.kvHeads; h++) {
+        const src = j * kvw + h * d;
+        const dst = (h * W + slot) * d;
+        ringK.set(k.subarray(src, src + d), dst);
+        ringV.set(v.subarray(src, src + d), dst);
+      }
+    }
+  }
+
+  end(): void {
+    this.seen += this.pending;
+    this.pending = 0;
+  }
+
+  reset(): void {
+    this.seen = 0;
+    this.pending = 0;
+  }
+
+  /** Text positions (0-based stream indices) of the tokens held, in in-cache order. */
+  heldTextPositions(): number[] {
+    const t = this.seen - 1;
+    const out: number[] = [];
+    for (let s = 0; s < Math.min(this.S, this.seen); s++) out.push(s);
+    if (t >= this.S) for (let p = Math.max(this.S, t - this.W + 1); p <= t; p++) out.push(p);
+    return out;
+  }
+
+  stats(): CacheStats {
+    const { S, W, seen } = this;
+    return {
+      policy: this.policy,
+      tokensSeen: seen,
+      length: Math.min(seen, S + W),
+      capacity: S + W,
+      sinks: Math.min(S, seen),
+      windowFill: Math.min(W, Math.max(0, seen - S)),
+      evictions: Math.max(0, seen - S - W),
+    };
+  }
+}
