@@ -42,7 +42,7 @@ export class DenseCache implements KvCache {
     if (need > g.contextLength && this.opts.allowOverflow !== true) {
       throw new StreamLlmError(
         'CONTEXT_OVERFLOW',
-        `dense cache would hold ${need} tokens, past the model's training length ${g.contextLength}`,
+        `dense cache holds ${this.seen} tokens and cannot take ${n} more: the model's training length is ${g.contextLength}`,
         {
           context: { expected: g.contextLength, actual: need },
           hint: 'use the sink policy (StreamingLLM) for endless input, or allow overflow to see dense attention break down',

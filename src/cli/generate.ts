@@ -2,9 +2,10 @@
 import type { Command } from 'commander';
 import { StreamLlmError } from '../errors.js';
 import { loadModel } from '../runtime/load.js';
-import { floatArg, info, intArg, NO_MODEL_MESSAGE } from './util.js';
+import { addCacheFlags, cacheOptionsFrom, describeCache, type CacheFlags } from './cache-flags.js';
+import { floatArg, formatBytes, info, intArg, NO_MODEL_MESSAGE } from './util.js';
 
-interface GenerateFlags {
+interface GenerateFlags extends CacheFlags {
   model?: string;
   tokenizer?: string;
   prompt: string;
@@ -22,13 +23,13 @@ interface GenerateFlags {
 }
 
 export function registerGenerate(program: Command): void {
-  program
+  const cmd = program
     .command('generate')
     .description('generate text from a prompt, streaming tokens to stdout as they are produced')
     .option('-m, --model <file>', 'model file: GGUF, or llama2.c checkpoint (.bin)')
-    .option('--tokenizer <file>', "llama2.c tokenizer.bin (GGUF files carry their own)")
+    .option('--tokenizer <file>', 'llama2.c tokenizer.bin (GGUF files carry their own)')
     .option('-p, --prompt <text>', 'prompt text', '')
-    .option('-n, --n-predict <n>', 'tokens to generate', intArg('--n-predict', 0), 128)
+    .option('-n, --n-predict <n>', 'tokens to generate; 0 = forever (stop with Ctrl-C)', intArg('--n-predict', 0), 128)
     .option('--temp <t>', 'temperature; 0 = greedy', floatArg('--temp', 0, 100), 0.8)
     .option('--top-k <k>', 'keep the k most likely tokens; 0 = off', intArg('--top-k', 0), 40)
     .option('--top-p <p>', 'nucleus sampling mass; 1 = off', floatArg('--top-p', 1e-9, 1), 0.95)
@@ -37,7 +38,8 @@ export function registerGenerate(program: Command): void {
     .option('--repeat-last-n <n>', 'tokens of history the penalties consider', intArg('--repeat-last-n', 0, 4096), 64)
     .option('--seed <s>', 'random seed (default: random)', intArg('--seed', 0))
     .option('--no-bos', 'do not prepend the BOS token')
-    .option('--no-stop-at-eos', 'keep generating past end-of-sequence tokens')
+    .option('--no-stop-at-eos', 'keep generating past end-of-sequence tokens');
+  addCacheFlags(cmd)
     .option('-v, --verbose', 'report speed and cache state on stderr')
     .action(async (f: GenerateFlags) => {
       if (f.model === undefined) throw new StreamLlmError('BAD_ARGUMENT', NO_MODEL_MESSAGE);
@@ -50,7 +52,10 @@ export function registerGenerate(program: Command): void {
           hint: 'llama2.c checkpoints need --tokenizer tokenizer.bin',
         });
       }
+      const cache = cacheOptionsFrom(f);
       const session = m.createSession({
+        cache,
+        ...(f.sinkToken !== undefined ? { sinkToken: f.sinkToken } : {}),
         sampling: {
           temperature: f.temp,
           topK: f.topK,
@@ -65,7 +70,14 @@ export function registerGenerate(program: Command): void {
       if (prompt.length === 0) {
         throw new StreamLlmError('BAD_ARGUMENT', 'empty prompt and no BOS token: nothing to condition on', { hint: 'give -p TEXT' });
       }
-      if (f.verbose === true) info(`loaded ${f.model} in ${((performance.now() - t0) / 1000).toFixed(2)} s; prompt ${prompt.length} tokens`);
+      const verbose = f.verbose === true;
+      const sinkToken = f.sinkToken ?? m.sinkToken;
+      if (verbose) {
+        info(
+          `loaded ${f.model} in ${((performance.now() - t0) / 1000).toFixed(2)} s; prompt ${prompt.length} tokens; ` +
+            `cache ${describeCache(cache, m.hparams.contextLength, sinkToken)} (${formatBytes(session.cache.bytes)})`,
+        );
+      }
       // Decode the prompt's tokens too, so stdout is exactly prompt + continuation as the model sees it.
       const dec = tok.createStreamDecoder();
       let text = '';
@@ -75,20 +87,40 @@ export function registerGenerate(program: Command): void {
       session.prefill(prompt);
       const tg = performance.now();
       let n = 0;
-      const max = f.nPredict === 0 ? Infinity : f.nPredict;
-      for await (const id of session.generate({ maxTokens: max, stopAt: f.stopAtEos ? (i) => tok.isEog(i) : undefined })) {
-        const piece = dec.push(id);
-        if (piece.length > 0) process.stdout.write(piece);
-        n++;
+      let lastReport = tg;
+      let lastN = 0;
+      const report = (now: number) => {
+        const s = session.stats();
+        info(
+          `\n[${n} tokens, ${(((n - lastN) * 1000) / Math.max(now - lastReport, 1e-9)).toFixed(1)} tok/s; cache ${s.policy}: ` +
+            `${s.length}/${s.capacity} held, ${s.sinks} sinks, window ${s.windowFill}, ${s.tokensSeen} seen, ${s.evictions} evicted]`,
+        );
+        lastReport = now;
+        lastN = n;
+      };
+      const controller = new AbortController();
+      const onSigint = () => controller.abort();
+      process.once('SIGINT', onSigint);
+      try {
+        const max = f.nPredict === 0 ? Infinity : f.nPredict;
+        const stopAt = f.stopAtEos ? (i: number) => tok.isEog(i) : undefined;
+        for await (const id of session.generate({ maxTokens: max, signal: controller.signal, ...(stopAt ? { stopAt } : {}) })) {
+          const piece = dec.push(id);
+          if (piece.length > 0) process.stdout.write(piece);
+          n++;
+          if (verbose && n % 64 === 0 && performance.now() - lastReport > 2000) report(performance.now());
+        }
+      } finally {
+        process.removeListener('SIGINT', onSigint);
       }
       process.stdout.write(dec.flush() + '\n');
-      if (f.verbose === true) {
+      if (verbose) {
         const te = performance.now();
         const s = session.stats();
         info(
-          `prefill ${prompt.length} tok in ${(tg - tp).toFixed(0)} ms (${((prompt.length * 1000) / (tg - tp)).toFixed(1)} tok/s); ` +
+          `prefill ${prompt.length} tok in ${(tg - tp).toFixed(0)} ms (${((prompt.length * 1000) / Math.max(tg - tp, 1e-9)).toFixed(1)} tok/s); ` +
             `generated ${n} tok in ${(te - tg).toFixed(0)} ms (${((n * 1000) / Math.max(te - tg, 1e-9)).toFixed(1)} tok/s); ` +
-            `cache ${s.policy}: ${s.length} held, ${s.tokensSeen} seen`,
+            `cache ${s.policy}: ${s.length}/${s.capacity} held, ${s.sinks} sinks, window ${s.windowFill}, ${s.tokensSeen} seen, ${s.evictions} evicted`,
         );
       }
     });

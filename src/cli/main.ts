@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerConvert } from './convert.js';
 import { registerGenerate } from './generate.js';
 import { registerInspect } from './inspect.js';
+import { registerPpl } from './ppl.js';
 import { registerTokenize } from './tokenize.js';
 import { reportError } from './util.js';
 
@@ -19,6 +20,7 @@ registerGenerate(program);
 registerTokenize(program);
 registerInspect(program);
 registerConvert(program);
+registerPpl(program);
 
 // stdout may be a pipe closed early (`| head`): end quietly instead of crashing.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

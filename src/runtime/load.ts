@@ -35,9 +35,17 @@ export interface LoadedModel {
   /** Undefined for a llama2.c checkpoint loaded without its tokenizer.bin. */
   readonly tokenizer: Tokenizer | undefined;
   readonly ops: Ops;
+  /**
+   * The dedicated sink token the model was pre-trained with (GGUF
+   * `streamllm.sink_token_id`, paper §3.3); sessions use it unless told otherwise.
+   */
+  readonly sinkToken: number | undefined;
   /** A new stream through this model with its own cache. */
   createSession(opts?: SessionOptions): Session;
 }
+
+/** GGUF key naming a model's dedicated attention-sink token. */
+export const SINK_TOKEN_KEY = 'streamllm.sink_token_id';
 
 const GGUF_MAGIC_BYTES = 0x46554747;
 
@@ -86,6 +94,7 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
   const format = detectFormat(path);
   let model: Model;
   let tokenizer: Tokenizer | undefined;
+  let sinkToken: number | undefined;
   if (format === 'gguf') {
     const f = GgufFile.open(path);
     try {
@@ -96,6 +105,7 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
       model = loadWeights(hp, ggufTensorSource(f), ops, opts);
       tokenizer = f.metadata.has('tokenizer.ggml.model') ? tokenizerFromGguf(f) : undefined;
       if (opts.tokenizer !== undefined) tokenizer = llama2cTokenizer(opts.tokenizer, hp.vocabSize);
+      if (f.metadata.has(SINK_TOKEN_KEY)) sinkToken = f.getNumber(SINK_TOKEN_KEY);
     } finally {
       f.close();
     }
@@ -115,6 +125,12 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
     });
   }
   const m = model;
+  if (sinkToken !== undefined && !(Number.isInteger(sinkToken) && sinkToken >= 0 && sinkToken < m.hparams.vocabSize)) {
+    throw new StreamLlmError('BAD_HPARAMS', `${SINK_TOKEN_KEY} = ${sinkToken} is outside the vocabulary`, {
+      context: { file: path, field: SINK_TOKEN_KEY, actual: sinkToken },
+    });
+  }
+  const declared = sinkToken;
   return {
     path,
     format,
@@ -122,7 +138,13 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
     model: m,
     tokenizer,
     ops,
-    createSession: (o) => new Session(m, ops, o),
+    sinkToken: declared,
+    createSession: (o = {}) => {
+      // A model trained with a sink token streams with it, unless the caller picks another policy.
+      const c = o.cache;
+      const useDeclared = declared !== undefined && o.sinkToken === undefined && (c === undefined || (c.policy === 'sink' && (c.sinks ?? 1) === 1));
+      return new Session(m, ops, useDeclared ? { ...o, sinkToken: declared } : o);
+    },
   };
 }
 

@@ -1,0 +1,2 @@
+export { perplexity } from './perplexity.js';
+export type { PerplexityOptions, PerplexityResult } from './perplexity.js';
