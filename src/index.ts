@@ -12,3 +12,6 @@ export type { KvCache, CacheStats, CacheOptions } from './cache/index.js';
 export type { SamplerOptions } from './sampling/index.js';
 export type { Hparams, Model } from './models/types.js';
 export { convertLlama2c } from './convert/index.js';
+export { perplexity } from './eval/index.js';
+export type { PerplexityResult, PerplexityOptions } from './eval/index.js';
+export { createCache } from './cache/index.js';

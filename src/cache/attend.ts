@@ -7,48 +7,55 @@
 import type { Ops } from '../kernels/types.js';
 import type { CacheGeometry } from './types.js';
 
-export interface Segment {
-  readonly keys: Float32Array;
-  readonly values: Float32Array;
+/**
+ * A run of keys/values. Mutable and reused by the policies: the decode hot
+ * path allocates nothing per token, so an endless stream does not churn the
+ * garbage collector (and RSS stays flat).
+ */
+export class Segment {
+  keys: Float32Array = EMPTY;
+  values: Float32Array = EMPTY;
   /** Element offset of the segment's first row for kv head 0. */
-  readonly offset: number;
+  offset = 0;
   /** Elements between kv heads. */
-  readonly headStride: number;
+  headStride = 0;
   /** Elements between consecutive rows (keys) of one head. */
-  readonly rowStride: number;
-  readonly count: number;
+  rowStride = 0;
+  count = 0;
   /**
    * Distance (query position - key position) of the segment's first key;
    * later keys are one closer each. Used only by ALiBi.
    */
-  readonly firstDistance: number;
+  firstDistance = 0;
+
+  /** A run of slots in (kvHeads, capacity, headDim) storage. */
+  storage(keys: Float32Array, values: Float32Array, capacity: number, headDim: number, start: number, count: number, firstDistance: number): this {
+    return this.set(keys, values, start * headDim, capacity * headDim, headDim, count, firstDistance);
+  }
+
+  /** A run of tokens in a (n, kvHeads, headDim) batch buffer, as the model hands them over. */
+  batch(keys: Float32Array, values: Float32Array, kvHeads: number, headDim: number, start: number, count: number, firstDistance: number): this {
+    const row = kvHeads * headDim;
+    return this.set(keys, values, start * row, headDim, row, count, firstDistance);
+  }
+
+  private set(keys: Float32Array, values: Float32Array, offset: number, headStride: number, rowStride: number, count: number, firstDistance: number): this {
+    this.keys = keys;
+    this.values = values;
+    this.offset = offset;
+    this.headStride = headStride;
+    this.rowStride = rowStride;
+    this.count = count;
+    this.firstDistance = firstDistance;
+    return this;
+  }
 }
 
-/** A run of slots in (kvHeads, capacity, headDim) storage. */
-export function storageSegment(
-  keys: Float32Array,
-  values: Float32Array,
-  capacity: number,
-  headDim: number,
-  start: number,
-  count: number,
-  firstDistance: number,
-): Segment {
-  return { keys, values, offset: start * headDim, headStride: capacity * headDim, rowStride: headDim, count, firstDistance };
-}
+const EMPTY = new Float32Array(0);
 
-/** A run of tokens in a (n, kvHeads, headDim) batch buffer, as the model hands them over. */
-export function batchSegment(
-  keys: Float32Array,
-  values: Float32Array,
-  kvHeads: number,
-  headDim: number,
-  start: number,
-  count: number,
-  firstDistance: number,
-): Segment {
-  const row = kvHeads * headDim;
-  return { keys, values, offset: start * row, headStride: headDim, rowStride: row, count, firstDistance };
+/** Copy `n` floats (no subarray views: nothing allocated on the hot path). */
+export function copyF32(dst: Float32Array, dstOff: number, src: Float32Array, srcOff: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[dstOff + i] = src[srcOff + i]!;
 }
 
 /**
@@ -62,6 +69,7 @@ export function attendHead(
   q: Float32Array,
   qOff: number,
   segments: readonly Segment[],
+  nSegments: number,
   scores: Float32Array,
   out: Float32Array,
   oOff: number,
@@ -69,7 +77,8 @@ export function attendHead(
   const d = g.headDim;
   const kvHead = Math.floor(head / (g.nHeads / g.kvHeads));
   let total = 0;
-  for (const s of segments) {
+  for (let i = 0; i < nSegments; i++) {
+    const s = segments[i]!;
     if (s.count === 0) continue;
     const base = s.offset + kvHead * s.headStride;
     ops.dotRows(scores, total, q, qOff, s.keys, base, s.rowStride, s.count, d, g.scale);
@@ -82,7 +91,8 @@ export function attendHead(
   ops.softmax(scores, 0, total);
   out.fill(0, oOff, oOff + d);
   total = 0;
-  for (const s of segments) {
+  for (let i = 0; i < nSegments; i++) {
+    const s = segments[i]!;
     if (s.count === 0) continue;
     const base = s.offset + kvHead * s.headStride;
     ops.axpyRows(out, oOff, scores, total, s.values, base, s.rowStride, s.count, d);

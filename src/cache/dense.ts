@@ -6,7 +6,7 @@
  */
 import { StreamLlmError } from '../errors.js';
 import type { Ops } from '../kernels/types.js';
-import { attendHead, storageSegment } from './attend.js';
+import { attendHead, copyF32, Segment } from './attend.js';
 import type { CacheGeometry, CacheStats, KvCache } from './types.js';
 
 export interface DenseOptions {
@@ -23,6 +23,7 @@ export class DenseCache implements KvCache {
   private keys: Float32Array[] = [];
   private values: Float32Array[] = [];
   private scores: Float32Array = new Float32Array(0);
+  private readonly seg = [new Segment()];
   private seen = 0;
   private pending = 0;
 
@@ -97,15 +98,15 @@ export class DenseCache implements KvCache {
       }
       for (let h = 0; h < g.kvHeads; h++) {
         const dst = (h * this.capacity + pos) * d;
-        K.set(k.subarray(t * kvw + h * d, t * kvw + (h + 1) * d), dst);
-        V.set(v.subarray(t * kvw + h * d, t * kvw + (h + 1) * d), dst);
+        copyF32(K, dst, k, t * kvw + h * d, d);
+        copyF32(V, dst, v, t * kvw + h * d, d);
       }
     }
     for (let t = 0; t < n; t++) {
       const pos = this.seen + t;
-      const seg = storageSegment(K, V, this.capacity, d, 0, pos + 1, pos);
+      this.seg[0]!.storage(K, V, this.capacity, d, 0, pos + 1, pos);
       for (let h = 0; h < g.nHeads; h++) {
-        attendHead(this.ops, g, h, q, t * qw + h * d, [seg], this.scores, out, t * qw + h * d);
+        attendHead(this.ops, g, h, q, t * qw + h * d, this.seg, 1, this.scores, out, t * qw + h * d);
       }
     }
   }

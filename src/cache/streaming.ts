@@ -22,7 +22,7 @@
  */
 import { StreamLlmError } from '../errors.js';
 import type { Ops } from '../kernels/types.js';
-import { attendHead, batchSegment, storageSegment, type Segment } from './attend.js';
+import { attendHead, copyF32, Segment } from './attend.js';
 import type { CacheGeometry, CacheStats, KvCache } from './types.js';
 
 export interface StreamingOptions {
@@ -46,6 +46,7 @@ export class StreamingCache implements KvCache {
   private readonly ringV: Float32Array[] = [];
   private readonly sinkRot: Float32Array; // (S, kvHeads, headDim) sinks rotated for the current query
   private readonly scores: Float32Array; // (S + W) at most per query
+  private readonly segs = [new Segment(), new Segment(), new Segment(), new Segment()];
   private seen = 0;
   private pending = 0;
 
@@ -110,8 +111,8 @@ export class StreamingCache implements KvCache {
 
     // 1. Batch tokens that are sinks keep their un-rotated keys (they never leave).
     for (let j = 0; j < m && t0 + j < S; j++) {
-      sinkK.set(k.subarray(j * kvw, (j + 1) * kvw), (t0 + j) * kvw);
-      sinkV.set(v.subarray(j * kvw, (j + 1) * kvw), (t0 + j) * kvw);
+      copyF32(sinkK, (t0 + j) * kvw, k, j * kvw, kvw);
+      copyF32(sinkV, (t0 + j) * kvw, v, j * kvw, kvw);
     }
     // 2. Batch keys and queries rotate at their text positions.
     if (rope !== undefined) {
@@ -121,21 +122,21 @@ export class StreamingCache implements KvCache {
       }
     }
     // 3. Each query over sinks + its own window (ring part, then batch part).
-    const segs: Segment[] = [];
+    const segs = this.segs;
     for (let j = 0; j < m; j++) {
       const t = t0 + j;
       const n = Math.min(t + 1, S + W); // tokens held at this query, itself included
       const ns = Math.min(S, t + 1);
-      segs.length = 0;
+      let nseg = 0;
       if (ns > 0) {
         let keys = sinkK;
         if (rope !== undefined) {
           // Sink s sits at in-cache position s; the query at n-1 is rotated at t.
-          this.sinkRot.set(sinkK.subarray(0, ns * kvw));
+          copyF32(this.sinkRot, 0, sinkK, 0, ns * kvw);
           for (let s = 0; s < ns; s++) this.ops.rope(this.sinkRot, s * kvw, g.kvHeads, d, t - (n - 1) + s, rope);
           keys = this.sinkRot;
         }
-        segs.push(batchSegment(keys, sinkV, g.kvHeads, d, 0, ns, n - 1));
+        segs[nseg++]!.batch(keys, sinkV, g.kvHeads, d, 0, ns, n - 1);
       }
       if (t >= S) {
         const lo = Math.max(S, t - W + 1);
@@ -144,14 +145,14 @@ export class StreamingCache implements KvCache {
           const count = t0 - lo;
           const a = (lo - S) % W;
           const first = Math.min(count, W - a);
-          segs.push(storageSegment(ringK, ringV, W, d, a, first, t - lo));
-          if (count > first) segs.push(storageSegment(ringK, ringV, W, d, 0, count - first, t - lo - first));
+          segs[nseg++]!.storage(ringK, ringV, W, d, a, first, t - lo);
+          if (count > first) segs[nseg++]!.storage(ringK, ringV, W, d, 0, count - first, t - lo - first);
         }
         const b0 = Math.max(lo, t0) - t0;
-        segs.push(batchSegment(k, v, g.kvHeads, d, b0, j - b0 + 1, t - t0 - b0));
+        segs[nseg++]!.batch(k, v, g.kvHeads, d, b0, j - b0 + 1, t - t0 - b0);
       }
       for (let h = 0; h < g.nHeads; h++) {
-        attendHead(this.ops, g, h, q, j * qw + h * d, segs, this.scores, out, j * qw + h * d);
+        attendHead(this.ops, g, h, q, j * qw + h * d, segs, nseg, this.scores, out, j * qw + h * d);
       }
     }
     // 4. Only now may the batch overwrite the ring: its last W non-sink tokens.
@@ -162,8 +163,8 @@ export class StreamingCache implements KvCache {
       for (let h = 0; h < g.kvHeads; h++) {
         const src = j * kvw + h * d;
         const dst = (h * W + slot) * d;
-        ringK.set(k.subarray(src, src + d), dst);
-        ringV.set(v.subarray(src, src + d), dst);
+        copyF32(ringK, dst, k, src, d);
+        copyF32(ringV, dst, v, src, d);
       }
     }
   }

@@ -90,12 +90,16 @@ class Scratch {
     this.n = n;
   }
 
+  private logitsView: Float32Array = new Float32Array(0);
+
+  /** (m, vocab) logits; the view is cached so decode steps allocate nothing. */
   ensureLogits(size: number): Float32Array {
     if (this.logits.length < size) {
       if (this.logits.length > 0) this.ops.free(this.logits);
       this.logits = this.ops.allocF32(size);
     }
-    return this.logits.subarray(0, size);
+    if (this.logitsView.length !== size || this.logitsView.buffer !== this.logits.buffer) this.logitsView = this.logits.subarray(0, size);
+    return this.logitsView;
   }
 }
 
@@ -186,7 +190,7 @@ class LlamaModel implements Model {
     if (mode === 'none') return new Float32Array(0);
     const first = mode === 'all' ? 0 : n - 1;
     const m = n - first;
-    const xs = s.x.subarray(first * dim, n * dim);
+    const xs = first === 0 ? s.x : s.x.subarray(first * dim, n * dim);
     ops.rmsnorm(s.xb, xs, this.outNorm, hp.normEps, m);
     const out = s.ensureLogits(m * hp.vocabSize);
     ops.matmul(out, this.output, s.xb, m);

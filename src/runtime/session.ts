@@ -51,6 +51,7 @@ export class Session {
   private closed = false;
   private readonly sinkToken: number | undefined;
   private started = false;
+  private readonly one = [0]; // reused single-token batch: decode steps allocate nothing
 
   constructor(
     readonly model: Model,
@@ -98,13 +99,19 @@ export class Session {
     }
     for (let i = 0; i < tokens.length; i += this.batchSize) {
       const end = Math.min(tokens.length, i + this.batchSize);
-      const chunk = Array.prototype.slice.call(tokens, i, end) as number[];
+      let chunk: number[];
+      if (end - i === 1) {
+        this.one[0] = tokens[i]!;
+        chunk = this.one;
+      } else {
+        chunk = Array.prototype.slice.call(tokens, i, end) as number[];
+      }
       const mode = onLogits !== undefined ? 'all' : end === tokens.length ? 'last' : 'none';
       const out = this.feed(chunk, mode);
       const V = this.next.length;
       if (onLogits !== undefined) for (let j = 0; j < chunk.length; j++) onLogits(i + j, out.subarray(j * V, (j + 1) * V));
       if (end === tokens.length) {
-        this.next.set(out.subarray(out.length - V));
+        this.next.set(out.length === V ? out : out.subarray(out.length - V));
         this.hasLogits = true;
       }
       this.remember(chunk);
@@ -192,9 +199,9 @@ export class Session {
 
   private flushPending(): void {
     if (this.pending < 0) return;
-    const id = this.pending;
+    this.one[0] = this.pending;
     this.pending = -1;
-    this.evaluate([id]);
+    this.evaluate(this.one);
   }
 
   private checkTokens(tokens: ArrayLike<number>): void {
