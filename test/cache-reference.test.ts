@@ -31,7 +31,7 @@ const CASES: [string, CacheOptions, string[]][] = [
 const TOL = 1e-4;
 const dir = tempDir();
 
-for (const [name, cache, flags] of CASES) {
+for (const [name, cache] of CASES) {
   test(`${name}: per-token NLL and ppl match the float64 reference at chunk sizes 1, 7, 64, 600`, (t) => {
     const bin = needFixture(t, 'models/aidreams260K.bin');
     const refPath = needFixture(t, `reference/aidreams260K.${name}.json`);

@@ -2,13 +2,13 @@
  * tokenizerFromGguf / spmVocabFromGguf: defaults, accepted value types and
  * the typed errors for missing, unsupported and malformed tokenizers. Most
  * cases use an in-memory metadata map; the real GPT-2 vocabulary checks the
- * "not yet supported" path end to end.
+ * dispatch to byte-level BPE end to end.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { StreamLlmError } from '../src/errors.js';
 import { GgufFile, GgufValueType, type GgufEntry, type GgufValue } from '../src/formats/gguf/index.js';
-import { SpmTokenizer, spmVocabFromGguf, tokenizerFromGguf } from '../src/tokenizer/index.js';
+import { BpeTokenizer, SpmTokenizer, spmVocabFromGguf, tokenizerFromGguf } from '../src/tokenizer/index.js';
 import { needFixture } from './helpers/fixtures.js';
 
 const arr = (itemType: GgufValueType, items: readonly GgufValue[]): GgufEntry => ({ type: GgufValueType.ARRAY, value: { itemType, items } });
@@ -84,18 +84,21 @@ test('missing tokenizer metadata is TOKENIZER_MISSING with a hint', () => {
 });
 
 test('other tokenizer families are TOKENIZER_UNSUPPORTED', () => {
-  const e = expectError(() => tokenizerFromGguf(src([['tokenizer.ggml.model', str('gpt2')]])), 'TOKENIZER_UNSUPPORTED');
+  // 'gpt2' is byte-level BPE: the SPM loader refuses it, tokenizerFromGguf needs its merges.
+  const e = expectError(() => spmVocabFromGguf(src([['tokenizer.ggml.model', str('gpt2')]])), 'TOKENIZER_UNSUPPORTED');
   assert.match(e.message, /byte-level BPE/);
+  expectError(() => tokenizerFromGguf(src([['tokenizer.ggml.model', str('gpt2')]])), 'TOKENIZER_MISSING', 'tokenizer.ggml.merges');
   expectError(() => tokenizerFromGguf(src([['tokenizer.ggml.model', str('t5')]])), 'TOKENIZER_UNSUPPORTED');
   expectError(() => tokenizerFromGguf(src([['tokenizer.ggml.model', str('mystery')]])), 'TOKENIZER_UNSUPPORTED');
 });
 
-test('the real GPT-2 vocabulary is reported as not yet supported', (t) => {
+test('the real GPT-2 vocabulary loads as byte-level BPE, and the SPM loader refuses it', (t) => {
   const p = needFixture(t, 'vocab/ggml-vocab-gpt-2.gguf');
   if (p === undefined) return;
   const f = GgufFile.open(p);
   try {
-    expectError(() => tokenizerFromGguf(f), 'TOKENIZER_UNSUPPORTED');
+    assert.ok(tokenizerFromGguf(f) instanceof BpeTokenizer);
+    expectError(() => spmVocabFromGguf(f), 'TOKENIZER_UNSUPPORTED');
   } finally {
     f.close();
   }

@@ -1,41 +1,17 @@
 /**
  * llama.cpp's own tokenizer test vectors (tests/test-tokenizer-0): every
  * input must encode to exactly the ids llama.cpp produced with
- * tokenize(text, add_special=false, parse_special=false).
- *
- * File convention, worked out from the files: the .inp file is
- * `text + '\n__ggml_vocab_test__\n'` repeated, so splitting on that separator
- * leaves one empty string after the last case (dropped); a case may itself be
- * '' or consist of newlines. The .out file has one line per case, ids
- * separated by spaces (with a leading space), an empty line for no ids.
+ * tokenize(text, add_special=false, parse_special=false). The file format is
+ * described in helpers/vocab-vectors.ts.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { GgufFile } from '../src/formats/gguf/index.js';
 import { SpmTokenizer, tokenizerFromGguf, type Tokenizer } from '../src/tokenizer/index.js';
 import { needFixture } from './helpers/fixtures.js';
+import { loadCases, type VectorCase } from './helpers/vocab-vectors.js';
 
-const SEPARATOR = '\n__ggml_vocab_test__\n';
-
-interface Case {
-  text: string;
-  ids: number[];
-}
-
-function loadCases(inpPath: string, outPath: string): Case[] {
-  const inputs = readFileSync(inpPath, 'utf8').split(SEPARATOR);
-  assert.equal(inputs.pop(), '', 'the .inp file must end with the separator');
-  const lines = readFileSync(outPath, 'utf8').split('\n');
-  if (lines.at(-1) === '') lines.pop(); // trailing newline of the file
-  assert.equal(lines.length, inputs.length, `${inputs.length} inputs but ${lines.length} output lines`);
-  return inputs.map((text, i) => {
-    const line = lines[i]!.trim();
-    return { text, ids: line === '' ? [] : line.split(/\s+/).map(Number) };
-  });
-}
-
-function openVocab(t: TestContext, name: string): { tok: Tokenizer; cases: Case[] } | undefined {
+function openVocab(t: TestContext, name: string): { tok: Tokenizer; cases: VectorCase[] } | undefined {
   const gguf = needFixture(t, `vocab/ggml-vocab-${name}.gguf`);
   const inp = needFixture(t, `vocab/ggml-vocab-${name}.gguf.inp`);
   const out = needFixture(t, `vocab/ggml-vocab-${name}.gguf.out`);

@@ -1,116 +1,20 @@
 /**
- * Builds a tokenizer from GGUF `tokenizer.ggml.*` metadata. Key names,
+ * Builds a tokenizer from GGUF `tokenizer.ggml.*` metadata: SentencePiece
+ * for model 'llama', byte-level BPE (bpe-from-gguf.ts) for 'gpt2'. Key names,
  * defaults and the text / model-name heuristics (token-heuristics.ts, Phi-3
  * rstrip) follow llama.cpp's `llama_vocab::impl::load`, so a GGUF tokenizes
  * here as it does there.
  */
-import { StreamLlmError } from '../errors.js';
-import { GgufValueType, isGgufArray, type GgufEntry, type GgufValue } from '../formats/gguf/types.js';
+import { GgufValueType } from '../formats/gguf/types.js';
+import { BpeTokenizer } from './bpe.js';
+import { bpeVocabFromGguf } from './bpe-from-gguf.js';
+import { K, Meta, type GgufMetadataSource } from './gguf-meta.js';
 import { SpmTokenizer } from './spm.js';
 import { inferTokenRoles } from './token-heuristics.js';
 import { hasByteTokens, validateSpmVocab, type SpmVocab } from './spm-vocab.js';
 import { TokenType, type Tokenizer } from './types.js';
 
-/** What is needed from a GGUF file: `GgufFile` fits, and so does a bare metadata map. */
-export interface GgufMetadataSource {
-  readonly metadata: ReadonlyMap<string, GgufEntry>;
-  /** For error messages. */
-  readonly name?: string;
-}
-
-const K = {
-  model: 'tokenizer.ggml.model',
-  tokens: 'tokenizer.ggml.tokens',
-  scores: 'tokenizer.ggml.scores',
-  types: 'tokenizer.ggml.token_type',
-  bos: 'tokenizer.ggml.bos_token_id',
-  eos: 'tokenizer.ggml.eos_token_id',
-  unk: 'tokenizer.ggml.unknown_token_id',
-  pad: 'tokenizer.ggml.padding_token_id',
-  eot: 'tokenizer.ggml.eot_token_id',
-  eom: 'tokenizer.ggml.eom_token_id',
-  addBos: 'tokenizer.ggml.add_bos_token',
-  addEos: 'tokenizer.ggml.add_eos_token',
-  addSpacePrefix: 'tokenizer.ggml.add_space_prefix',
-  name: 'general.name',
-} as const;
-
-/** Families llama.cpp knows by `tokenizer.ggml.model`; only 'llama' is implemented so far. */
-const LATER: Readonly<Record<string, string>> = {
-  gpt2: 'byte-level BPE (GPT-2, Llama 3, Qwen, ...) arrives in a later release',
-  bert: 'WordPiece (BERT) is not implemented',
-  t5: 'Unigram (T5) is not implemented',
-  rwkv: 'the RWKV tokenizer is not implemented',
-  plamo2: 'the PLaMo-2 tokenizer is not implemented',
-};
-
-class Meta {
-  constructor(private readonly src: GgufMetadataSource) {}
-
-  fail(code: 'TOKENIZER_MISSING' | 'TOKENIZER_BAD_VOCAB', key: string, message: string, extra: Record<string, unknown> = {}, hint?: string): StreamLlmError {
-    const context = { file: this.src.name, field: key, ...extra };
-    return new StreamLlmError(code, message, hint === undefined ? { context } : { context, hint });
-  }
-
-  entry(key: string): GgufEntry | undefined {
-    return this.src.metadata.get(key);
-  }
-
-  string(key: string): string | undefined {
-    const e = this.entry(key);
-    if (e === undefined) return undefined;
-    if (typeof e.value !== 'string') throw this.fail('TOKENIZER_BAD_VOCAB', key, `'${key}' must be a string`);
-    return e.value;
-  }
-
-  bool(key: string, fallback: boolean): boolean {
-    const e = this.entry(key);
-    if (e === undefined) return fallback;
-    if (typeof e.value !== 'boolean') throw this.fail('TOKENIZER_BAD_VOCAB', key, `'${key}' must be a bool`);
-    return e.value;
-  }
-
-  /**
-   * An optional token id, checked against the vocabulary size. (llama.cpp
-   * warns and ignores an out-of-range id; a wrong BOS/EOS silently breaks
-   * generation, so we refuse the file instead.)
-   */
-  id(key: string, n: number): number | undefined {
-    const e = this.entry(key);
-    if (e === undefined) return undefined;
-    const v = toNumber(e.value);
-    if (v === undefined || !Number.isInteger(v)) throw this.fail('TOKENIZER_BAD_VOCAB', key, `'${key}' must be an integer token id`);
-    if (v < 0 || v >= n) {
-      throw this.fail('TOKENIZER_BAD_VOCAB', key, `'${key}' = ${v} is outside the vocabulary (size ${n})`, { actual: v, expected: `0..${n - 1}` });
-    }
-    return v;
-  }
-
-  array(key: string, itemTypes: readonly GgufValueType[]): readonly GgufValue[] | undefined {
-    const e = this.entry(key);
-    if (e === undefined) return undefined;
-    if (!isGgufArray(e.value) || !itemTypes.includes(e.value.itemType)) {
-      const want = itemTypes.map((t) => GgufValueType[t]).join(' or ');
-      throw this.fail('TOKENIZER_BAD_VOCAB', key, `'${key}' must be an array of ${want}`);
-    }
-    return e.value.items;
-  }
-
-  /** A numeric per-token array of at least `n` entries (llama.cpp ignores extras). */
-  perToken(key: string, n: number, itemTypes: readonly GgufValueType[]): readonly GgufValue[] | undefined {
-    const items = this.array(key, itemTypes);
-    if (items !== undefined && items.length < n) {
-      throw this.fail('TOKENIZER_BAD_VOCAB', key, `'${key}' has ${items.length} entries for ${n} tokens`, { expected: n, actual: items.length });
-    }
-    return items;
-  }
-}
-
-function toNumber(v: GgufValue | undefined): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER)) return Number(v);
-  return undefined;
-}
+export type { GgufMetadataSource } from './gguf-meta.js';
 
 /**
  * Reads and validates an SPM vocabulary. Throws TOKENIZER_MISSING when the
@@ -123,18 +27,7 @@ function toNumber(v: GgufValue | undefined): number | undefined {
  */
 export function spmVocabFromGguf(file: GgufMetadataSource): SpmVocab {
   const m = new Meta(file);
-  const model = m.string(K.model);
-  if (model === undefined) {
-    throw m.fail('TOKENIZER_MISSING', K.model, 'this GGUF has no embedded tokenizer', {},
-      "it lacks 'tokenizer.ggml.model'; re-convert the model with its tokenizer, or use a GGUF that includes one");
-  }
-  if (model !== 'llama') {
-    const why = LATER[model] ?? `tokenizer family '${model}' is not known`;
-    throw new StreamLlmError('TOKENIZER_UNSUPPORTED', `tokenizer.ggml.model '${model}': ${why}`, {
-      context: { file: file.name, field: K.model, actual: model, expected: 'llama' },
-      hint: 'only SentencePiece-BPE vocabularies (tokenizer.ggml.model = llama) are supported for now',
-    });
-  }
+  m.requireModel('llama');
 
   const tokenItems = m.array(K.tokens, [GgufValueType.STRING]);
   if (tokenItems === undefined) {
@@ -156,12 +49,6 @@ export function spmVocabFromGguf(file: GgufMetadataSource): SpmVocab {
   const { types, eogIds } = inferTokenRoles(tokens, fileTypes);
 
   const eos = m.id(K.eos, n);
-  const eog = new Set<number>(eogIds);
-  for (const key of [K.eot, K.eom]) {
-    const id = m.id(key, n);
-    if (id !== undefined) eog.add(id);
-  }
-  if (eos !== undefined) eog.delete(eos);
 
   const vocab: SpmVocab = {
     tokens,
@@ -175,7 +62,7 @@ export function spmVocabFromGguf(file: GgufMetadataSource): SpmVocab {
     addEos: m.bool(K.addEos, false),
     addSpacePrefix: m.bool(K.addSpacePrefix, true),
     byteFallback: hasByteTokens(types),
-    eogIds: [...eog].sort((a, b) => a - b),
+    eogIds: m.eogIds(eogIds, n, eos),
     ...phi3Strip(m.string(K.name) ?? '', tokens, types),
   };
   return validateSpmVocab(vocab);
@@ -201,7 +88,8 @@ function phi3Strip(name: string, tokens: readonly string[], types: Int32Array): 
 }
 
 /**
- * The tokenizer a GGUF file describes.
+ * The tokenizer a GGUF file describes: `SpmTokenizer` for
+ * tokenizer.ggml.model 'llama', `BpeTokenizer` for 'gpt2'.
  *
  * @example
  *   using f = GgufFile.open('model.gguf');
@@ -209,5 +97,6 @@ function phi3Strip(name: string, tokens: readonly string[], types: Int32Array): 
  *   tok.encode('Hello world');   // [1, 15043, 3186]
  */
 export function tokenizerFromGguf(file: GgufMetadataSource): Tokenizer {
+  if (new Meta(file).string(K.model) === 'gpt2') return new BpeTokenizer(bpeVocabFromGguf(file));
   return new SpmTokenizer(spmVocabFromGguf(file));
 }
