@@ -120,7 +120,7 @@ test('a misshapen tensor is reported with expected and actual shapes', () => {
   expectCode(() => loadModel(p), 'TENSOR_SHAPE_MISMATCH', 'blk.0.attn_k.weight');
 });
 
-test('a K-quant tensor is refused as unsupported, naming tensor and type', () => {
+test('an uncomputable quant type is refused as unsupported, naming tensor and type', () => {
   const p = rewrite(base, join(dir, 'q4k.gguf'), (ts) =>
     ts.map((t) => (t.name === 'blk.0.ffn_down.weight' ? { ...t, type: GgmlType.Q4_K, dims: [256, 24], data: new Uint8Array(144 * 24) } : t)),
   );
@@ -128,9 +128,9 @@ test('a K-quant tensor is refused as unsupported, naming tensor and type', () =>
   const p2 = join(dir, 'q4k-ok-shape.gguf');
   writeRandomLlama(p2, { hparams: { ...HP, ffnDim: 256 }, seed: 1 });
   const p3 = rewrite(p2, join(dir, 'q4k2.gguf'), (ts) =>
-    ts.map((t) => (t.name === 'blk.0.ffn_down.weight' ? { ...t, type: GgmlType.Q4_K, data: new Uint8Array(144 * 64) } : t)),
+    ts.map((t) => (t.name === 'blk.0.ffn_down.weight' ? { ...t, type: GgmlType.Q5_K, data: new Uint8Array(176 * 64) } : t)),
   );
-  expectCode(() => loadModel(p3), 'UNSUPPORTED_TENSOR_TYPE', 'Q4_K');
+  expectCode(() => loadModel(p3), 'UNSUPPORTED_TENSOR_TYPE', 'Q5_K');
 });
 
 test('an unknown architecture is refused with the supported list', () => {

@@ -5,7 +5,8 @@ import { GgufFile } from '../formats/gguf/reader.js';
 import { entryTypeName, formatValue } from '../formats/gguf/describe.js';
 import { Llama2cCheckpoint } from '../formats/llama2c/checkpoint.js';
 import type { TensorDesc } from '../formats/tensor-source.js';
-import { archOf, llama2cHparams, llamaHparamsFromGguf } from '../models/hparams.js';
+import { llama2cHparams } from '../models/hparams.js';
+import { hparamsFromGguf } from '../models/registry.js';
 import type { Hparams } from '../models/types.js';
 import { detectFormat, ggufMetadataReader } from '../runtime/load.js';
 import { typeName } from '../tensor/dtype.js';
@@ -41,8 +42,7 @@ export function inspectFile(path: string): Inspection {
         r.note = 'no tensors: a vocabulary-only file (tokenizer only)';
       } else {
         try {
-          archOf(ggufMetadataReader(f));
-          r.hparams = llamaHparamsFromGguf(ggufMetadataReader(f), f.tensor('token_embd.weight')?.dims[1] ?? 0);
+          r.hparams = hparamsFromGguf(ggufMetadataReader(f), f.tensors);
         } catch (e) {
           r.note = `cannot run this model: ${(e as Error).message}`;
         }
@@ -87,7 +87,8 @@ function printInspection(r: Inspection): void {
     out.push(`architecture: ${h.arch}`);
     out.push(
       `hparams:      vocab ${h.vocabSize}, dim ${h.dim}, layers ${h.layers}, heads ${h.nHeads} (kv ${h.kvHeads}, head dim ${h.headDim}), ` +
-        `ffn ${h.ffnDim}, context ${h.contextLength}, norm eps ${h.normEps}, rope θ ${h.rope.base} (${h.rope.style}, ${h.rope.dims} dims, scale ${h.rope.freqScale})`,
+        `ffn ${h.ffnDim}, context ${h.contextLength}, norm eps ${h.normEps}, ` +
+        ('rope' in h ? `rope θ ${h.rope.base} (${h.rope.style}, ${h.rope.dims} dims, scale ${h.rope.freqScale})` : `ALiBi max bias ${h.alibiMaxBias}`),
     );
   }
   if (r.note !== undefined) out.push(`note:         ${r.note}`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `streamllm` command. Only this folder exits the process. */
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './bench.js';
 import { registerConvert } from './convert.js';
 import { registerGenerate } from './generate.js';
 import { registerInspect } from './inspect.js';
@@ -21,6 +22,7 @@ registerTokenize(program);
 registerInspect(program);
 registerConvert(program);
 registerPpl(program);
+registerBench(program);
 
 // stdout may be a pipe closed early (`| head`): end quietly instead of crashing.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -1,15 +1,16 @@
 /**
- * Random-weight Llama GGUF files with realistic structure, for tests and
- * benchmarks (speed does not depend on the weights' values, and exactness
- * tests compare two engines on the same file). Weights are drawn from a seeded
- * RNG and scaled like a trained model's (≈ 1/sqrt(fan-in)) so activations stay
- * in a realistic range; tensors are produced lazily so a multi-GB file never
+ * Random-weight GGUF files with realistic structure, for any architecture we
+ * run (tests and benchmarks: speed does not depend on the weights' values,
+ * and exactness tests compare two engines on the same file). The tensor table
+ * and the metadata keys come from the architecture module, so what we write
+ * is what llama.cpp and our loader expect. Weights are drawn from a seeded RNG
+ * and scaled like a trained model's (≈ 1/sqrt(fan-in)) so activations stay in
+ * a realistic range; tensors are produced lazily so a multi-GB file never
  * sits in memory.
  */
 import { writeGguf, type GgufWriterTensor } from '../formats/gguf/writer.js';
 import { GgufValueType, type GgufEntry } from '../formats/gguf/types.js';
-import { llamaGgufMetadata } from '../models/hparams.js';
-import { ARCHS } from '../models/registry.js';
+import { archModule, ggufMetadataFor } from '../models/registry.js';
 import type { Hparams } from '../models/types.js';
 import { SeededRng } from '../sampling/rng.js';
 import { GgmlType } from '../tensor/dtype.js';
@@ -24,15 +25,35 @@ export interface RandomModelOptions {
   readonly metadata?: readonly [string, GgufEntry][];
   /** Leave out `output.weight` to tie the classifier to the embedding. */
   readonly tiedOutput?: boolean;
+  /** Optional tensors of the architecture to write as well (e.g. Qwen2's 'output.bias'). */
+  readonly optionalTensors?: readonly string[];
+  /**
+   * Multiplies `output.weight`: with LayerNorm/RMSNorm in front, logits then
+   * have a standard deviation of about this, so 3–5 gives peaked next-token
+   * distributions (a sharper test than near-uniform ones). Default 1.
+   */
+  readonly logitScale?: number;
   readonly name?: string;
 }
 
-/** Writes the model to `path`; returns bytes written. */
-export function writeRandomLlama(path: string, opts: RandomModelOptions): number {
+const FILE_TYPE: Partial<Record<GgmlType, number>> = { [GgmlType.F32]: 0, [GgmlType.F16]: 1, [GgmlType.Q4_0]: 2, [GgmlType.Q8_0]: 7 };
+
+/**
+ * Writes the model to `path`; returns bytes written.
+ * @example
+ * writeRandomModel('pythia-tiny.gguf', { hparams: { arch: 'gptneox', ... }, seed: 1, metadata: vocabEntries });
+ */
+export function writeRandomModel(path: string, opts: RandomModelOptions): number {
   const hp = opts.hparams;
   const type = opts.type ?? GgmlType.F32;
   const rng = new SeededRng(opts.seed ?? 1234);
-  const specs = ARCHS.llama.tensorSpecs(hp).filter((s) => !s.optional || (s.name === 'output.weight' && opts.tiedOutput !== true));
+  const extra = new Set(opts.optionalTensors ?? []);
+  const wanted = (name: string, optional: boolean | undefined) =>
+    optional !== true || (name === 'output.weight' ? opts.tiedOutput !== true : extra.has(name));
+  const specs = archModule(hp)
+    .tensorSpecs(hp)
+    .filter((s) => wanted(s.name, s.optional));
+  // Draw order is the table's order: it fixes the weights for a given seed (tests rely on it).
   const tensors: GgufWriterTensor[] = specs.map((s) => {
     const n = s.dims.reduce((a, b) => a * b, 1);
     const matrix = s.dims.length >= 2;
@@ -45,8 +66,10 @@ export function writeRandomLlama(path: string, opts: RandomModelOptions): number
         const x = new Float32Array(n);
         if (matrix) {
           // Uniform in ±sqrt(3/fan_in): variance 1/fan_in, like a trained init.
-          const a = Math.sqrt(3 / s.dims[0]!);
+          const a = Math.sqrt(3 / s.dims[0]!) * (s.name === 'output.weight' ? (opts.logitScale ?? 1) : 1);
           for (let i = 0; i < n; i++) x[i] = (rng.nextFloat() * 2 - 1) * a;
+        } else if (s.name.endsWith('.bias')) {
+          for (let i = 0; i < n; i++) x[i] = (rng.nextFloat() * 2 - 1) * 0.2; // small shifts
         } else {
           for (let i = 0; i < n; i++) x[i] = 0.8 + 0.4 * rng.nextFloat(); // norm gains near 1
         }
@@ -55,9 +78,12 @@ export function writeRandomLlama(path: string, opts: RandomModelOptions): number
     };
   });
   const metadata: [string, GgufEntry][] = [
-    ...llamaGgufMetadata(hp, opts.name ?? 'random-llama'),
-    ['general.file_type', { type: GgufValueType.UINT32, value: type === GgmlType.F32 ? 0 : type === GgmlType.F16 ? 1 : type === GgmlType.Q4_0 ? 2 : type === GgmlType.Q8_0 ? 7 : 32 }],
+    ...ggufMetadataFor(hp, opts.name ?? `random-${hp.arch}`),
+    ['general.file_type', { type: GgufValueType.UINT32, value: FILE_TYPE[type] ?? 32 }],
     ...(opts.metadata ?? []),
   ];
   return writeGguf(path, { metadata, tensors });
 }
+
+/** The original name, from when only Llama was supported; same function. */
+export const writeRandomLlama = writeRandomModel;

@@ -2,3 +2,5 @@ export type { Ops, WeightMatrix, RopeSpec, RopeStyle } from './types.js';
 export { ScalarOps, scalarOps } from './scalar.js';
 export { ropeSpec } from './rope.js';
 export type { RopeParams } from './rope.js';
+export { createWasmOps, WasmOps, WASM_TYPES, readKernelBytes, kernelModule } from './wasm/index.js';
+export type { WasmOpsOptions, WorkerFault } from './wasm/index.js';

@@ -1,31 +1,15 @@
 /**
- * Normalizing hyperparameters at the loader boundary: GGUF metadata (llama.cpp
- * key conventions, `{arch}.embedding_length` etc.) becomes a validated Hparams.
+ * Normalizing hyperparameters at the loader boundary, the parts every
+ * architecture shares: llama.cpp's GGUF key conventions (`{arch}.embedding_length`,
+ * `{arch}.rope.freq_base`, ...) read into validated numbers, and written back
+ * for the GGUF writer. Each architecture file adds its own keys on top.
  */
 import { StreamLlmError } from '../errors.js';
 import { GgufValueType, type GgufEntry } from '../formats/gguf/types.js';
-import type { ArchName, Hparams } from './types.js';
+import type { RopeStyle } from '../kernels/types.js';
+import type { ArchName, CommonHparams, Hparams, LlamaHparams, MetadataReader, RopeHparams, TensorDesc } from './types.js';
 
-/** The subset of GgufFile the normalizer needs (keeps this testable without files). */
-export interface MetadataReader {
-  readonly name: string;
-  getString(key: string, fallback?: string): string;
-  getNumber(key: string, fallback?: number): number;
-  has(key: string): boolean;
-}
-
-export const KNOWN_ARCHS: readonly ArchName[] = ['llama'];
-
-export function archOf(meta: MetadataReader): ArchName {
-  const arch = meta.getString('general.architecture');
-  if (!(KNOWN_ARCHS as readonly string[]).includes(arch)) {
-    throw new StreamLlmError('UNSUPPORTED_ARCHITECTURE', `architecture '${arch}' is not supported yet`, {
-      context: { file: meta.name, field: 'general.architecture', actual: arch },
-      hint: `supported: ${KNOWN_ARCHS.join(', ')}`,
-    });
-  }
-  return arch as ArchName;
-}
+export type { MetadataReader } from './types.js';
 
 /** Throws BAD_HPARAMS naming the field unless `v` is an integer in [min, max]. */
 export function checkInt(file: string, field: string, v: number, min = 1, max = 2 ** 31 - 1): number {
@@ -37,8 +21,22 @@ export function checkInt(file: string, field: string, v: number, min = 1, max = 
   return v;
 }
 
+function checkPositive(file: string, field: string, v: number): void {
+  if (!(Number.isFinite(v) && v > 0)) {
+    throw new StreamLlmError('BAD_HPARAMS', `${field} = ${v} must be a positive number`, { context: { file, field, actual: v } });
+  }
+}
+
+/** A variant of a known architecture this engine does not run (a typed refusal, not a crash later). */
+export function unsupportedVariant(file: string, arch: ArchName, what: string, field: string, hint?: string): StreamLlmError {
+  return new StreamLlmError('UNSUPPORTED_ARCHITECTURE', `${arch}: ${what} is not supported`, {
+    context: { file, field, actual: what },
+    ...(hint !== undefined ? { hint } : {}),
+  });
+}
+
 /** Cross-field checks shared by every loader. */
-export function validateHparams(hp: Hparams, file: string): Hparams {
+export function validateHparams<H extends Hparams>(hp: H, file: string): H {
   const f = (field: string, v: number, min = 1) => checkInt(file, field, v, min);
   f('vocab_size', hp.vocabSize);
   f('embedding_length', hp.dim);
@@ -53,30 +51,48 @@ export function validateHparams(hp: Hparams, file: string): Hparams {
       context: { file, field: 'attention.head_count_kv', actual: hp.kvHeads },
     });
   }
-  if (hp.rope.dims % 2 !== 0 || hp.rope.dims < 2 || hp.rope.dims > hp.headDim) {
-    throw new StreamLlmError('BAD_HPARAMS', `rope dimension count ${hp.rope.dims} must be even and ≤ head size ${hp.headDim}`, {
-      context: { file, field: 'rope.dimension_count', actual: hp.rope.dims },
-    });
-  }
-  const pos = (field: string, v: number) => {
-    if (!(Number.isFinite(v) && v > 0)) {
-      throw new StreamLlmError('BAD_HPARAMS', `${field} = ${v} must be a positive number`, { context: { file, field, actual: v } });
+  if ('rope' in hp) {
+    const r = hp.rope;
+    if (r.dims % 2 !== 0 || r.dims < 2 || r.dims > hp.headDim) {
+      throw new StreamLlmError('BAD_HPARAMS', `rope dimension count ${r.dims} must be even and ≤ head size ${hp.headDim}`, {
+        context: { file, field: 'rope.dimension_count', actual: r.dims },
+      });
     }
-  };
-  pos('rope.freq_base', hp.rope.base);
-  pos('rope.freq_scale', hp.rope.freqScale);
-  pos('layer_norm_rms_epsilon', hp.normEps);
+    checkPositive(file, 'rope.freq_base', r.base);
+    checkPositive(file, 'rope.freq_scale', r.freqScale);
+  }
+  checkPositive(file, 'layer_norm_epsilon', hp.normEps);
   return hp;
 }
 
-/** Llama-family hyperparameters from GGUF metadata. `vocabFallback` comes from the embedding shape. */
-export function llamaHparamsFromGguf(meta: MetadataReader, vocabFallback: number): Hparams {
-  const a = 'llama';
-  const k = (s: string) => `${a}.${s}`;
+/** The keys every architecture shares. `eps` names the norm's epsilon key. */
+export function readCommon(meta: MetadataReader, arch: ArchName, tensors: readonly TensorDesc[], eps: 'layer_norm_epsilon' | 'layer_norm_rms_epsilon'): CommonHparams {
+  const k = (s: string) => `${arch}.${s}`;
   const dim = meta.getNumber(k('embedding_length'));
   const nHeads = meta.getNumber(k('attention.head_count'));
   checkInt(meta.name, k('attention.head_count'), nHeads);
-  const headDim = meta.getNumber(k('attention.key_length'), Math.floor(dim / nHeads));
+  // The embedding's row count when the file has no vocab_size key (llama.cpp counts tokenizer tokens).
+  const vocabFallback = tensors.find((t) => t.name === 'token_embd.weight')?.dims[1] ?? 0;
+  return {
+    vocabSize: meta.getNumber(k('vocab_size'), vocabFallback),
+    dim,
+    layers: meta.getNumber(k('block_count')),
+    nHeads,
+    kvHeads: meta.getNumber(k('attention.head_count_kv'), nHeads),
+    headDim: meta.getNumber(k('attention.key_length'), Math.floor(dim / nHeads)),
+    ffnDim: meta.getNumber(k('feed_forward_length')),
+    contextLength: meta.getNumber(k('context_length')),
+    normEps: meta.getNumber(k(`attention.${eps}`), eps === 'layer_norm_rms_epsilon' ? 1e-5 : undefined),
+  };
+}
+
+/**
+ * RoPE keys. `style` is the architecture's, not the file's: llama.cpp fixes
+ * it per architecture (llama_model_rope_type), e.g. NORM for llama, NEOX for
+ * gptneox, falcon and qwen2.
+ */
+export function readRope(meta: MetadataReader, arch: ArchName, headDim: number, style: RopeStyle): RopeHparams {
+  const k = (s: string) => `${arch}.${s}`;
   let freqScale = 1;
   const scaling = meta.getString(k('rope.scaling.type'), 'none');
   if (scaling === 'linear') {
@@ -89,33 +105,74 @@ export function llamaHparamsFromGguf(meta: MetadataReader, vocabFallback: number
   } else if (meta.has(k('rope.scale_linear'))) {
     freqScale = 1 / meta.getNumber(k('rope.scale_linear'));
   }
-  const hp: Hparams = {
-    arch: 'llama',
-    vocabSize: meta.getNumber(k('vocab_size'), vocabFallback),
-    dim,
-    layers: meta.getNumber(k('block_count')),
-    nHeads,
-    kvHeads: meta.getNumber(k('attention.head_count_kv'), nHeads),
-    headDim,
-    ffnDim: meta.getNumber(k('feed_forward_length')),
-    contextLength: meta.getNumber(k('context_length')),
-    normEps: meta.getNumber(k('attention.layer_norm_rms_epsilon'), 1e-5),
-    rope: {
-      base: meta.getNumber(k('rope.freq_base'), 10000),
-      dims: meta.getNumber(k('rope.dimension_count'), headDim),
-      // GGUF llama files store Q/K permuted for ggml's "normal" (adjacent-pair) rotation.
-      style: 'adjacent',
-      freqScale,
-    },
+  return {
+    base: meta.getNumber(k('rope.freq_base'), 10000),
+    dims: meta.getNumber(k('rope.dimension_count'), headDim),
+    style,
+    freqScale,
   };
-  return validateHparams(hp, meta.name);
+}
+
+/** `{arch}.attention.sliding_window` if present and non-zero (Mistral-style files). */
+export function readSlidingWindow(meta: MetadataReader, arch: ArchName): number | undefined {
+  const key = `${arch}.attention.sliding_window`;
+  if (!meta.has(key)) return undefined;
+  const w = meta.getNumber(key);
+  return w > 0 ? checkInt(meta.name, key, w) : undefined;
+}
+
+export function hasTensor(tensors: readonly TensorDesc[], name: string): boolean {
+  return tensors.some((t) => t.name === name);
+}
+
+/** Fused QKV layouts (`attn_qkv`) assume heads tile the embedding exactly, as llama.cpp does. */
+export function requireFullHeads(hp: CommonHparams, file: string, arch: ArchName): void {
+  if (hp.nHeads * hp.headDim !== hp.dim) {
+    throw unsupportedVariant(file, arch, `head size ${hp.headDim} × ${hp.nHeads} heads ≠ embedding ${hp.dim}`, `${arch}.attention.key_length`);
+  }
+}
+
+export const u32 = (v: number): GgufEntry => ({ type: GgufValueType.UINT32, value: v });
+export const f32 = (v: number): GgufEntry => ({ type: GgufValueType.FLOAT32, value: v });
+export const bool = (v: boolean): GgufEntry => ({ type: GgufValueType.BOOL, value: v });
+export const str = (v: string): GgufEntry => ({ type: GgufValueType.STRING, value: v });
+
+/** The inverse of `readCommon` (+ `general.architecture`). */
+export function writeCommon(hp: Hparams, eps: 'layer_norm_epsilon' | 'layer_norm_rms_epsilon'): [string, GgufEntry][] {
+  const a = hp.arch;
+  const kv: [string, GgufEntry][] = [
+    ['general.architecture', str(a)],
+    [`${a}.context_length`, u32(hp.contextLength)],
+    [`${a}.embedding_length`, u32(hp.dim)],
+    [`${a}.block_count`, u32(hp.layers)],
+    [`${a}.feed_forward_length`, u32(hp.ffnDim)],
+    [`${a}.attention.head_count`, u32(hp.nHeads)],
+    [`${a}.attention.head_count_kv`, u32(hp.kvHeads)],
+    [`${a}.attention.${eps}`, f32(hp.normEps)],
+  ];
+  if (hp.headDim * hp.nHeads !== hp.dim) {
+    kv.push([`${a}.attention.key_length`, u32(hp.headDim)], [`${a}.attention.value_length`, u32(hp.headDim)]);
+  }
+  return kv;
+}
+
+/** The inverse of `readRope`. */
+export function writeRope(arch: ArchName, r: RopeHparams): [string, GgufEntry][] {
+  const kv: [string, GgufEntry][] = [
+    [`${arch}.rope.dimension_count`, u32(r.dims)],
+    [`${arch}.rope.freq_base`, f32(r.base)],
+  ];
+  if (r.freqScale !== 1) {
+    kv.push([`${arch}.rope.scaling.type`, str('linear')], [`${arch}.rope.scaling.factor`, f32(1 / r.freqScale)]);
+  }
+  return kv;
 }
 
 /** llama2.c header → Hparams. run.c fixes RMSNorm eps 1e-5, θ = 10000 and adjacent-pair RoPE. */
 export function llama2cHparams(
   c: { dim: number; hiddenDim: number; layers: number; nHeads: number; kvHeads: number; vocabSize: number; seqLen: number },
   file: string,
-): Hparams {
+): LlamaHparams {
   const headDim = c.dim / c.nHeads;
   return validateHparams(
     {
@@ -133,35 +190,4 @@ export function llama2cHparams(
     },
     file,
   );
-}
-
-/**
- * The inverse of `llamaHparamsFromGguf`: llama.cpp's metadata keys for a
- * Llama-family model, as [key, entry] pairs for the GGUF writer.
- */
-export function llamaGgufMetadata(hp: Hparams, name: string): [string, GgufEntry][] {
-  const a = 'llama';
-  const u32 = (v: number): GgufEntry => ({ type: GgufValueType.UINT32, value: v });
-  const f32 = (v: number): GgufEntry => ({ type: GgufValueType.FLOAT32, value: v });
-  const kv: [string, GgufEntry][] = [
-    ['general.architecture', { type: GgufValueType.STRING, value: a }],
-    ['general.name', { type: GgufValueType.STRING, value: name }],
-    [`${a}.vocab_size`, u32(hp.vocabSize)],
-    [`${a}.context_length`, u32(hp.contextLength)],
-    [`${a}.embedding_length`, u32(hp.dim)],
-    [`${a}.block_count`, u32(hp.layers)],
-    [`${a}.feed_forward_length`, u32(hp.ffnDim)],
-    [`${a}.attention.head_count`, u32(hp.nHeads)],
-    [`${a}.attention.head_count_kv`, u32(hp.kvHeads)],
-    [`${a}.attention.layer_norm_rms_epsilon`, f32(hp.normEps)],
-    [`${a}.rope.dimension_count`, u32(hp.rope.dims)],
-    [`${a}.rope.freq_base`, f32(hp.rope.base)],
-  ];
-  if (hp.headDim * hp.nHeads !== hp.dim) {
-    kv.push([`${a}.attention.key_length`, u32(hp.headDim)], [`${a}.attention.value_length`, u32(hp.headDim)]);
-  }
-  if (hp.rope.freqScale !== 1) {
-    kv.push([`${a}.rope.scaling.type`, { type: GgufValueType.STRING, value: 'linear' }], [`${a}.rope.scaling.factor`, f32(1 / hp.rope.freqScale)]);
-  }
-  return kv;
 }

@@ -1,6 +1,29 @@
-export type { ArchName, Hparams, RopeHparams, Model, ForwardOptions, TensorHook, ArchModule, TensorSpec, LoadedWeights, TensorDesc, TensorSource } from './types.js';
-export { ARCHS } from './registry.js';
+export type {
+  ArchName,
+  Hparams,
+  HparamsOf,
+  CommonHparams,
+  LlamaHparams,
+  Qwen2Hparams,
+  GptNeoxHparams,
+  FalconHparams,
+  MptHparams,
+  RopeHparams,
+  Model,
+  ForwardOptions,
+  TensorHook,
+  ArchModule,
+  TensorSpec,
+  LoadedWeights,
+  TensorDesc,
+  TensorSource,
+  MetadataReader,
+  BuildOptions,
+  GeluMode,
+} from './types.js';
+export { ARCHS, KNOWN_ARCHS, archOf, archModule, hparamsFromGguf, ggufMetadataFor } from './registry.js';
 export { loadWeights } from './load.js';
 export type { WeightLoadOptions } from './load.js';
-export { llamaHparamsFromGguf, llamaGgufMetadata, llama2cHparams, validateHparams, archOf, KNOWN_ARCHS } from './hparams.js';
-export type { MetadataReader } from './hparams.js';
+export { llama2cHparams, validateHparams } from './hparams.js';
+export { llamaHparamsFromGguf, llamaGgufMetadata } from './llama.js';
+export { alibiSlopes } from './layers/index.js';

@@ -9,16 +9,16 @@ import type { TensorSource } from '../formats/tensor-source.js';
 import type { Ops, WeightMatrix } from '../kernels/types.js';
 import { GgmlType, SUPPORTED_TYPES, typeName } from '../tensor/dtype.js';
 import { dequantize } from '../tensor/quant.js';
-import { ARCHS } from './registry.js';
-import type { Hparams, LoadedWeights, Model } from './types.js';
+import { archModule } from './registry.js';
+import type { BuildOptions, Hparams, LoadedWeights, Model } from './types.js';
 
-export interface WeightLoadOptions {
+export interface WeightLoadOptions extends BuildOptions {
   /** Called after each tensor with bytes done / total (progress bars). */
   readonly onProgress?: (done: number, total: number, tensor: string) => void;
 }
 
 export function loadWeights(hp: Hparams, src: TensorSource, ops: Ops, opts: WeightLoadOptions = {}): Model {
-  const arch = ARCHS[hp.arch];
+  const arch = archModule(hp);
   const specs = arch.tensorSpecs(hp);
   const byName = new Map(src.tensors.map((t) => [t.name, t]));
   const expected = new Set(specs.map((s) => s.name));
@@ -74,5 +74,5 @@ export function loadWeights(hp: Hparams, src: TensorSource, ops: Ops, opts: Weig
     opts.onProgress?.(done, total, t.name);
   }
   const weights: LoadedWeights = { get: (n) => matrices.get(n), vector: (n) => vectors.get(n) };
-  return arch.build(hp, weights, ops);
+  return arch.build(hp, weights, ops, opts);
 }

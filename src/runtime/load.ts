@@ -10,8 +10,9 @@ import { Llama2cCheckpoint, LLAMA2C_MAGIC } from '../formats/llama2c/checkpoint.
 import { readLlama2cTokenizer } from '../formats/llama2c/tokenizer.js';
 import { scalarOps } from '../kernels/scalar.js';
 import type { Ops } from '../kernels/types.js';
-import { archOf, llama2cHparams, llamaHparamsFromGguf, type MetadataReader } from '../models/hparams.js';
+import { llama2cHparams, type MetadataReader } from '../models/hparams.js';
 import { loadWeights } from '../models/load.js';
+import { hparamsFromGguf } from '../models/registry.js';
 import type { Hparams, Model } from '../models/types.js';
 import { tokenizerFromGguf } from '../tokenizer/from-gguf.js';
 import { SpmTokenizer } from '../tokenizer/spm.js';
@@ -78,6 +79,7 @@ export function ggufMetadataReader(f: GgufFile): MetadataReader {
     name: f.name,
     getString: (k, fb) => f.getString(k, fb),
     getNumber: (k, fb) => f.getNumber(k, fb),
+    getBool: (k, fb) => f.getBool(k, fb),
     has: (k) => f.metadata.has(k),
   };
 }
@@ -99,9 +101,8 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
     const f = GgufFile.open(path);
     try {
       const meta = ggufMetadataReader(f);
-      archOf(meta);
-      const vocabFallback = f.tensor('token_embd.weight')?.dims[1] ?? 0;
-      const hp = llamaHparamsFromGguf(meta, vocabFallback);
+      // Dispatch on general.architecture; typed errors for unknown archs and unsupported variants.
+      const hp = hparamsFromGguf(meta, f.tensors);
       model = loadWeights(hp, ggufTensorSource(f), ops, opts);
       tokenizer = f.metadata.has('tokenizer.ggml.model') ? tokenizerFromGguf(f) : undefined;
       if (opts.tokenizer !== undefined) tokenizer = llama2cTokenizer(opts.tokenizer, hp.vocabSize);

@@ -34,6 +34,38 @@ export interface GenerateOptions {
 
 /** Tokens of history kept for repetition penalties: bounded, whatever the stream length. */
 const HISTORY_CAP = 4096;
+const EMPTY_HISTORY = new Int32Array(0);
+
+/**
+ * The last HISTORY_CAP token ids, contiguous and allocation-free: every id is
+ * written twice, at i and i + CAP, so the most recent `len` ids are always the
+ * slice ending at head + CAP.
+ */
+class TokenHistory {
+  private readonly buf = new Int32Array(2 * HISTORY_CAP);
+  private head = 0;
+  private len = 0;
+  private view: Int32Array = this.buf.subarray(0, 0);
+
+  push(id: number): void {
+    this.buf[this.head] = id;
+    this.buf[this.head + HISTORY_CAP] = id;
+    this.head = (this.head + 1) % HISTORY_CAP;
+    if (this.len < HISTORY_CAP) this.len++;
+    this.view = this.buf.subarray(0, 0); // stale; rebuilt lazily by recent()
+  }
+
+  recent(): Int32Array {
+    if (this.view.length !== this.len) this.view = this.buf.subarray(this.head + HISTORY_CAP - this.len, this.head + HISTORY_CAP);
+    return this.view;
+  }
+
+  clear(): void {
+    this.head = 0;
+    this.len = 0;
+    this.view = this.buf.subarray(0, 0);
+  }
+}
 
 export class Session {
   readonly cache: KvCache;
@@ -47,10 +79,11 @@ export class Session {
    * a full dense context can still be returned.
    */
   private pending = -1;
-  private history: number[] = [];
+  private readonly history = new TokenHistory();
   private closed = false;
   private readonly sinkToken: number | undefined;
   private started = false;
+  private readonly penalize: boolean;
   private readonly one = [0]; // reused single-token batch: decode steps allocate nothing
 
   constructor(
@@ -76,6 +109,8 @@ export class Session {
       opts.sinkToken !== undefined ? { ...(opts.cache ?? {}), policy: 'sink', sinks: 1 } : (opts.cache ?? { policy: 'sink' });
     this.cache = createCache(cacheOpts, model.geometry, ops);
     this.sampler = new Sampler(opts.sampling ?? {});
+    const o = this.sampler.options;
+    this.penalize = o.penaltyLastN !== 0 && (o.repeatPenalty !== 1 || o.frequencyPenalty !== 0 || o.presencePenalty !== 0);
     this.next = new Float32Array(vocab);
   }
 
@@ -146,7 +181,9 @@ export class Session {
 
   /** Sample the next token from the current logits (does not feed it). */
   sample(): number {
-    return this.sampler.sample(this.logits(), this.history);
+    const logits = this.logits();
+    // Only penalties read the history; skip building its view otherwise.
+    return this.sampler.sample(logits, this.penalize ? this.history.recent() : EMPTY_HISTORY);
   }
 
   /** Sample one token and return it; it is fed before the next logits are read. */
@@ -185,7 +222,7 @@ export class Session {
     this.hasLogits = false;
     this.pending = -1;
     this.started = false;
-    this.history = [];
+    this.history.clear();
   }
 
   close(): void {
@@ -217,8 +254,7 @@ export class Session {
   }
 
   private remember(ids: number[]): void {
-    for (const id of ids) this.history.push(id);
-    if (this.history.length > 2 * HISTORY_CAP) this.history = this.history.slice(-HISTORY_CAP);
+    for (let i = 0; i < ids.length; i++) this.history.push(ids[i]!);
   }
 
   private checkOpen(): void {

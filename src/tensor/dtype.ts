@@ -87,6 +87,8 @@ export const SUPPORTED_TYPES: ReadonlySet<GgmlType> = new Set([
   GgmlType.BF16,
   GgmlType.Q8_0,
   GgmlType.Q4_0,
+  GgmlType.Q4_K,
+  GgmlType.Q6_K,
 ]);
 
 /** Traits of a known type id, or undefined for an id ggml never defined. */

@@ -2,3 +2,4 @@ export { GgmlType, SUPPORTED_TYPES, typeTraits, typeName, rowBytes } from './dty
 export type { TypeTraits } from './dtype.js';
 export { f16ToF32, f32ToF16, bf16ToF32, f32ToBf16, halfTableF32 } from './half.js';
 export { dequantize, quantize, QK } from './quant.js';
+export { dequantizeQ4K, dequantizeQ6K, quantizeQ4K, quantizeQ6K, QK_K } from './kquant.js';

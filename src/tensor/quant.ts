@@ -5,6 +5,7 @@
  *   Q8_0: 34 bytes per 32 values = f16 d | int8 q[32];          x = d * q
  *   Q4_0: 18 bytes per 32 values = f16 d | uint8 qs[16];        x = d * (nibble - 8)
  *         qs[j] low nibble is element j, high nibble is element j + 16.
+ *   Q4_K, Q6_K: 256-value super-blocks, see kquant.ts.
  *
  * The quantizers reproduce ggml's reference rounding so files we write quantize
  * the same way llama.cpp's own tools would.
@@ -12,6 +13,7 @@
 import { StreamLlmError } from '../errors.js';
 import { GgmlType, typeName } from './dtype.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, halfTableF32 } from './half.js';
+import { dequantizeQ4K, dequantizeQ6K, quantizeQ4K, quantizeQ6K } from './kquant.js';
 
 export const QK = 32;
 
@@ -68,10 +70,16 @@ export function dequantize(
         }
       }
       return;
+    case GgmlType.Q4_K:
+      dequantizeQ4K(src, srcOff, dst, dstOff, n);
+      return;
+    case GgmlType.Q6_K:
+      dequantizeQ6K(src, srcOff, dst, dstOff, n);
+      return;
     default:
       throw new StreamLlmError('UNSUPPORTED_TENSOR_TYPE', `cannot dequantize ${typeName(type)}`, {
         context: { actual: typeName(type) },
-        hint: 'supported types: F32, F16, BF16, Q8_0, Q4_0',
+        hint: 'supported types: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K',
       });
   }
 }
@@ -97,6 +105,10 @@ export function quantize(type: GgmlType, x: Float32Array): Uint8Array {
       return quantizeQ8_0(x);
     case GgmlType.Q4_0:
       return quantizeQ4_0(x);
+    case GgmlType.Q4_K:
+      return quantizeQ4K(x);
+    case GgmlType.Q6_K:
+      return quantizeQ6K(x);
     default:
       throw new StreamLlmError('UNSUPPORTED_TENSOR_TYPE', `cannot quantize to ${typeName(type)}`, {
         context: { actual: typeName(type) },

@@ -1,0 +1,120 @@
+/**
+ * Shared SIMD helpers for the kernels. Everything here is inlined: wasm has no
+ * cheap calls inside a hot loop, and V8 only keeps values in xmm registers
+ * within one function.
+ *
+ * Pointers are byte addresses in the one linear memory; the JS side owns the
+ * allocator, so nothing in asm/ ever allocates (the module uses the stub
+ * runtime and must keep no data segments a second instance would rewrite).
+ */
+
+/** ggml type ids (src/tensor/dtype.ts GgmlType) the kernels handle. */
+export const T_F32: i32 = 0;
+export const T_F16: i32 = 1;
+export const T_Q4_0: i32 = 2;
+export const T_Q8_0: i32 = 8;
+export const T_Q4_K: i32 = 12;
+export const T_Q6_K: i32 = 14;
+export const T_BF16: i32 = 30;
+
+/** Sum of the 4 lanes of an f32x4. */
+@inline export function hsum(v: v128): f32 {
+  const s = f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1);
+}
+
+/** Sum of an f32x4's lanes in f64, for reductions whose rounding we care about. */
+@inline export function widenAdd(acc: v128, v: v128): v128 {
+  const lo = f64x2.promote_low_f32x4(v);
+  const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return f64x2.add(acc, f64x2.add(lo, hi));
+}
+
+@inline export function hsumD(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+/**
+ * Exact IEEE half -> f32 for 4 halves held zero-extended in i32 lanes.
+ * The 15 exponent+mantissa bits shifted into f32 position give 2^-112 times
+ * the value (also for subnormal halves, which land on f32 subnormals), so one
+ * multiply by 2^112 rescales exactly. Inf/NaN (exponent 31) come out at
+ * >= 2^16 and get the f32 exponent forced to all ones.
+ */
+@inline export function halfToF32x4(h: v128): v128 {
+  const bits = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
+  let f = f32x4.mul(bits, f32x4.splat(reinterpret<f32>(0x77800000)));
+  const special = f32x4.ge(f, f32x4.splat(65536.0));
+  f = v128.or(f, v128.and(special, i32x4.splat(0x7f800000)));
+  return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
+/**
+ * Block scales (one f16 per 32 weights) go through a 65536-entry f32 table
+ * that the host fills with the oracle's exact conversion: one load instead
+ * of ~8 scalar ops, which was ~30% of a Q8_0 matvec. The table pointer is a
+ * per-instance global, set once by every thread.
+ */
+let halfTable: usize = 0;
+
+export function setHalfTable(p: usize): void {
+  halfTable = p;
+}
+
+@inline export function halfScale(h: u32): f32 {
+  return load<f32>(halfTable + (<usize>(h & 0xffff) << 2));
+}
+
+/** The same conversion as halfToF32x4 for one half. */
+@inline export function half(h: u32): f32 {
+  let f = reinterpret<f32>((h & 0x7fff) << 13) * reinterpret<f32>(0x77800000);
+  let b = reinterpret<u32>(f);
+  if (f >= 65536.0) b |= 0x7f800000;
+  return reinterpret<f32>(b | ((h & 0x8000) << 16));
+}
+
+/** bf16 is the top half of an f32: widening is a shift. */
+@inline export function bf16ToF32x4(h: v128): v128 {
+  return i32x4.shl(h, 16);
+}
+
+/**
+ * e^x for 4 lanes, about 1-2 ulp: x = n·ln2 + r with |r| <= ln2/2 (ln2 split
+ * in two so n·ln2_hi is exact), e^r by its Taylor series to degree 7
+ * (truncation error < 5e-9), then 2^n built in the exponent bits. n is
+ * rounded by adding 1.5·2^23 (the sum's low mantissa bits are then n), which
+ * avoids wasm's saturating float->int conversion, a long sequence on x86.
+ * Inputs below ~-87.3 (where 2^n would go subnormal) and -Infinity give 0.
+ * Clamps use pmin/pmax (one x86 instruction; IEEE min/max take ~8).
+ */
+@inline export function exp4(x: v128): v128 {
+  const xc = f32x4.pmin(x, f32x4.splat(88.3));
+  const live = f32x4.ge(xc, f32x4.splat(-87.33));
+  const xl = f32x4.pmax(xc, f32x4.splat(-87.33));
+  const magic = f32x4.splat(12582912.0);
+  const t = f32x4.add(f32x4.mul(xl, f32x4.splat(1.4426950408889634)), magic);
+  const n = f32x4.sub(t, magic);
+  let r = f32x4.sub(xl, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.add(r, f32x4.mul(n, f32x4.splat(2.12194440e-4)));
+  let p = f32x4.splat(<f32>(1.0 / 5040.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 720.0)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 120.0)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 24.0)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 6.0)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  // bits(t) = bits(1.5·2^23) + n, and bits(1.5·2^23) << 23 wraps to 0.
+  const scale = i32x4.add(i32x4.shl(t, 23), i32x4.splat(127 << 23));
+  return v128.and(f32x4.mul(p, scale), live);
+}
+
+/** Scalar e^x through the same lane code, for loop tails (keeps tails bit-identical to bodies). */
+@inline export function exp1(x: f32): f32 {
+  return f32x4.extract_lane(exp4(f32x4.splat(x)), 0);
+}
+
+/** Byte address of element i of an f32 array. */
+@inline export function f32At(p: usize, i: i32): usize {
+  return p + (<usize>i << 2);
+}

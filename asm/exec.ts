@@ -1,0 +1,105 @@
+/**
+ * Matmul dispatch, and the task loop every thread (the main thread and each
+ * worker) runs on a shared control block.
+ *
+ * Control block (i32 words at `ctl`), written by src/kernels/wasm/pool.ts:
+ *   GEN, PENDING, NEXT, DONE ... synchronisation (see pool.ts)
+ *   OP and the matmul arguments from ARGS on.
+ * Work is handed out in chunks of rows claimed with an atomic counter, so a
+ * thread that was descheduled on a busy machine simply takes fewer chunks.
+ */
+import { T_BF16, T_F16, T_F32, T_Q4_0, T_Q4_K, T_Q6_K, T_Q8_0 } from './common';
+import { mmF32, mmPanel, mvF32, mvHalf, panelBytes } from './float';
+import { mvQ4_0, mvQ4K, mvQ6K, mvQ8_0 } from './quant';
+
+/**
+ * out (n, rows) = x (n, cols) · W^T for rows [r0, r1). Matvecs (n = 1) of
+ * integer types read the activations quantized by quantizeAct (xq, xd, xs);
+ * everything else reads x (f32). `scratch` is this thread's panel
+ * (scratchBytes(cols) bytes).
+ */
+export function matmulRange(
+  type: i32, out: usize, w: usize, x: usize, xq: usize, xd: usize, xs: usize,
+  rows: i32, cols: i32, n: i32, r0: i32, r1: i32, rowBytes: i32, scratch: usize,
+): void {
+  if (n > 1) {
+    if (type == T_F32) mmF32(out, w, x, rows, cols, n, r0, r1);
+    else mmPanel(type, out, w, x, rows, cols, n, r0, r1, rowBytes, scratch);
+  } else if (type == T_F32) {
+    mvF32(out, w, x, cols, r0, r1);
+  } else if (type == T_F16) {
+    mvHalf(out, w, x, cols, r0, r1, false);
+  } else if (type == T_BF16) {
+    mvHalf(out, w, x, cols, r0, r1, true);
+  } else if (type == T_Q8_0) {
+    mvQ8_0(out, w, xq, xd, cols, r0, r1);
+  } else if (type == T_Q4_0) {
+    mvQ4_0(out, w, xq, xd, cols, r0, r1);
+  } else if (type == T_Q4_K) {
+    mvQ4K(out, w, xq, xd, xs, cols, r0, r1);
+  } else if (type == T_Q6_K) {
+    mvQ6K(out, w, xq, xd, cols, r0, r1);
+  } else {
+    unreachable();
+  }
+}
+
+/** Scratch bytes one thread needs for a matmul of `cols`. */
+export function scratchBytes(cols: i32): i32 {
+  return panelBytes(cols);
+}
+
+// Control block word indexes (keep in sync with src/kernels/wasm/pool.ts).
+const NEXT: usize = 2;
+const DONE: usize = 3;
+const STOP: usize = 6;
+const OP: usize = 8;
+const A: usize = 9; // first argument word
+
+export const OP_MATMUL: i32 = 1;
+/** Test hooks: a worker traps, or never finishes (until STOP is set). */
+export const OP_TRAP: i32 = 100;
+export const OP_HANG: i32 = 101;
+
+@inline function word(ctl: usize, i: usize): i32 {
+  return load<i32>(ctl + (i << 2));
+}
+
+/** Run this thread's share of the task described at ctl; returns the chunks it did. */
+export function exec(ctl: usize, tid: i32): i32 {
+  const op = word(ctl, OP);
+  if (op == OP_TRAP) {
+    if (tid != 0) unreachable();
+    return 0;
+  }
+  if (op == OP_HANG) {
+    if (tid != 0) while (atomic.load<i32>(ctl + (STOP << 2)) == 0) {}
+    return 0;
+  }
+  if (op != OP_MATMUL) unreachable();
+  const type = word(ctl, A);
+  const out = <usize>word(ctl, A + 1);
+  const w = <usize>word(ctl, A + 2);
+  const x = <usize>word(ctl, A + 3);
+  const xq = <usize>word(ctl, A + 4);
+  const xd = <usize>word(ctl, A + 5);
+  const xs = <usize>word(ctl, A + 6);
+  const rows = word(ctl, A + 7);
+  const cols = word(ctl, A + 8);
+  const n = word(ctl, A + 9);
+  const rowBytes = word(ctl, A + 10);
+  const scratch = <usize>word(ctl, A + 11) + <usize>tid * <usize>word(ctl, A + 12);
+  const chunkRows = word(ctl, A + 13);
+  const chunks = word(ctl, A + 14);
+  let mine = 0;
+  for (;;) {
+    const c = atomic.add<i32>(ctl + (NEXT << 2), 1);
+    if (c >= chunks) break;
+    const r0 = c * chunkRows;
+    const r1 = min(rows, r0 + chunkRows);
+    matmulRange(type, out, w, x, xq, xd, xs, rows, cols, n, r0, r1, rowBytes, scratch);
+    atomic.add<i32>(ctl + (DONE << 2), 1);
+    mine++;
+  }
+  return mine;
+}

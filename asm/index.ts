@@ -1,0 +1,16 @@
+/**
+ * streamllm's WebAssembly SIMD128 kernels (AssemblyScript). Built by
+ * `npm run build:wasm` into dist/kernels/kernels.wasm; driven from
+ * src/kernels/wasm/. The module imports one shared memory and allocates
+ * nothing: every pointer comes from the JS-side allocator.
+ */
+export { matmulRange, scratchBytes, exec } from './exec';
+export { quantizeAct } from './quant';
+export { setHalfTable } from './common';
+export { rmsnorm, layernorm, softmax, add, swiglu, gelu, ropeAdjacent, ropeHalves, dotRows, axpyRows } from './vector';
+export { dequantRow } from './dequant';
+
+/** First byte the JS allocator may use (after this module's static data, if any). */
+export function heapBase(): usize {
+  return __heap_base;
+}

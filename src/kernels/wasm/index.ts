@@ -1,0 +1,4 @@
+export { createWasmOps, WasmOps, WASM_TYPES } from './ops.js';
+export type { WasmOpsOptions } from './ops.js';
+export type { WorkerFault } from './pool.js';
+export { readKernelBytes, kernelModule } from './module.js';

@@ -1,0 +1,348 @@
+/**
+ * WasmOps: the `Ops` seam on the SIMD WebAssembly kernels of asm/.
+ *
+ * Weights (alloc) and activations/KV cache/scratch (allocF32) are views into
+ * one shared WebAssembly.Memory, so the kernels read them in place: nothing
+ * is copied per call, and a model's weights exist once (no JS-heap copy).
+ * Matmuls big enough to amortise a handoff run on the thread pool; every
+ * other op runs on the calling thread. Decode (n = 1) with integer weights
+ * quantizes the activations to 8 bits once per call; prefill (n > 1) and
+ * float weights compute in f32 (see asm/float.ts, asm/quant.ts).
+ */
+import { availableParallelism } from 'node:os';
+import { StreamLlmError, requireArg } from '../../errors.js';
+import { GgmlType, rowBytes, typeName } from '../../tensor/dtype.js';
+import { halfTableF32 } from '../../tensor/half.js';
+import type { Ops, RopeSpec, WeightMatrix } from '../types.js';
+import { CTL_WORDS } from './control.js';
+import { MAX_WASM_BYTES, WasmHeap } from './heap.js';
+import { instantiate, kernelModule, type KernelExports } from './module.js';
+import { ThreadPool, type WorkerFault } from './pool.js';
+import { Region, Staging } from './staging.js';
+
+export interface WasmOpsOptions {
+  /** Threads for matmuls, the calling thread included; default os.availableParallelism(). */
+  readonly threads?: number;
+  /** Ceiling of the wasm memory (default and maximum 4 GiB: wasm32's limit). */
+  readonly maxMemoryBytes?: number;
+  /** Matmuls with fewer rows·cols·tokens multiply-adds stay on the calling thread. */
+  readonly minParallelWork?: number;
+  /** How long a thread spins for the next handoff before sleeping (µs). */
+  readonly spinMicros?: number;
+  /** A worker that makes no progress for this long is declared dead (ms). */
+  readonly stallTimeoutMs?: number;
+  /** A precompiled kernel module (otherwise kernels.wasm is loaded once per process). */
+  readonly module?: WebAssembly.Module;
+}
+
+/** Types the wasm matmul/getRows compute with. */
+export const WASM_TYPES: ReadonlySet<GgmlType> = new Set([
+  GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K,
+]);
+const FLOAT_TYPES: ReadonlySet<GgmlType> = new Set([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
+
+/**
+ * Create the SIMD WebAssembly backend.
+ * @example
+ * using ops = await createWasmOps({ threads: 2 });
+ * const m = loadModel('model.gguf', { ops });
+ */
+export async function createWasmOps(opts: WasmOpsOptions = {}): Promise<WasmOps> {
+  const threads = opts.threads ?? availableParallelism();
+  requireArg(Number.isInteger(threads) && threads >= 1 && threads <= 256, `threads must be an integer in 1..256, got ${threads}`, { field: 'threads' });
+  const maxBytes = opts.maxMemoryBytes ?? MAX_WASM_BYTES;
+  requireArg(maxBytes > 0 && maxBytes <= MAX_WASM_BYTES, `maxMemoryBytes must be in 1..${MAX_WASM_BYTES}`, { field: 'maxMemoryBytes' });
+  const module = opts.module ?? (await kernelModule());
+  // Instantiate once on a throwaway memory just to learn where the heap may start.
+  const probe = instantiate(module, new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }));
+  const heap = new WasmHeap(probe.heapBase() >>> 0, maxBytes);
+  const k = instantiate(module, heap.memory);
+  const ctlPtr = heap.alloc(CTL_WORDS * 4);
+  const halfTable = heap.alloc(65536 * 4);
+  heap.f32(halfTable, 65536).set(halfTableF32());
+  k.setHalfTable(halfTable);
+  const pool =
+    threads > 1
+      ? await ThreadPool.create(k, module, heap.memory, ctlPtr, heap.i32(ctlPtr, CTL_WORDS), threads, {
+          spinMicros: opts.spinMicros ?? 1000,
+          stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
+          halfTable,
+        })
+      : undefined;
+  return new WasmOps(k, heap, pool, opts.minParallelWork ?? 1 << 16);
+}
+
+export class WasmOps implements Ops, Disposable {
+  readonly name: string;
+  readonly threads: number;
+  private readonly staging: Staging;
+  private readonly act: Region;
+  private readonly scratch: Region;
+  private readonly ropeTable: Region;
+  private ropeKey: { pos: number; spec: RopeSpec } | undefined;
+  private closed = false;
+
+  /** Use createWasmOps(). */
+  constructor(
+    private readonly k: KernelExports,
+    private readonly heap: WasmHeap,
+    private readonly pool: ThreadPool | undefined,
+    private readonly minParallelWork: number,
+  ) {
+    this.threads = pool?.threads ?? 1;
+    this.name = `wasm-simd x${this.threads}`;
+    this.staging = new Staging(heap);
+    this.act = new Region(heap);
+    this.scratch = new Region(heap);
+    this.ropeTable = new Region(heap);
+  }
+
+  /**
+   * Matmul chunks done by the calling thread and by all threads so far. With
+   * 2 threads an even split is main/all = 0.5; near 1 means the workers were
+   * starved of CPU (another process on the cores) and the calling thread did
+   * the work (chunks are claimed dynamically, so nothing waits on them).
+   */
+  parallelStats(): { mainChunks: number; allChunks: number } {
+    return { mainChunks: this.pool?.mainChunks ?? 0, allChunks: this.pool?.allChunks ?? 0 };
+  }
+
+  /** Current size of the wasm memory, and the part of it handed out. */
+  get memoryBytes(): number {
+    return this.heap.memoryBytes;
+  }
+  get allocatedBytes(): number {
+    return this.heap.allocatedBytes;
+  }
+
+  alloc(bytes: number): Uint8Array {
+    return this.heap.u8(this.heap.alloc(bytes), bytes);
+  }
+
+  allocF32(n: number): Float32Array {
+    return this.heap.f32(this.heap.alloc(n * 4), n);
+  }
+
+  free(buf: Uint8Array | Float32Array): void {
+    if (this.heap.owns(buf)) this.heap.release(buf.byteOffset);
+  }
+
+  matmul(out: Float32Array, w: WeightMatrix, x: Float32Array, n: number): void {
+    this.checkOpen();
+    const { rows, cols, type } = w;
+    const rb = this.rowBytes(w);
+    if (n <= 0 || rows === 0) return;
+    const st = this.staging;
+    try {
+      const wp = st.bytes(w.data, rows * rb, w.name);
+      const xp = st.f32(x, 0, n * cols, 'in', 'x');
+      const op = st.f32(out, 0, n * rows, 'out', 'out');
+      let xq = 0;
+      let xd = 0;
+      let xs = 0;
+      if (n === 1 && !FLOAT_TYPES.has(type)) {
+        // Integer matvec: activations quantized once per call (i16 values, per-32 scales and sums).
+        // Prefill (n > 1) decodes weight panels to f32 instead and needs none of this.
+        const blocks = (n * cols) / 32;
+        xq = this.act.ensure(n * cols * 2 + blocks * 8);
+        xd = xq + n * cols * 2;
+        xs = xd + blocks * 4;
+        this.k.quantizeAct(xp, xq, xd, xs, n * cols);
+      }
+      const per = Math.ceil(this.k.scratchBytes(cols) / 64) * 64;
+      const parallel = this.pool !== undefined && rows >= 8 && rows * cols * n >= this.minParallelWork;
+      const scratch = this.scratch.ensure(per * (parallel ? this.threads : 1));
+      if (!parallel) {
+        this.k.matmulRange(type, op, wp, xp, xq, xd, xs, rows, cols, n, 0, rows, rb, scratch);
+        return;
+      }
+      // About 4 chunks per thread, each a whole number of 4-row tiles.
+      const tiles = Math.ceil(rows / 4);
+      const chunkRows = Math.ceil(tiles / Math.min(tiles, this.threads * 4)) * 4;
+      this.pool!.matmul([type, op, wp, xp, xq, xd, xs, rows, cols, n, rb, scratch, per, chunkRows, Math.ceil(rows / chunkRows)]);
+    } finally {
+      st.finish();
+    }
+  }
+
+  getRows(out: Float32Array, w: WeightMatrix, ids: ArrayLike<number>): void {
+    this.checkOpen();
+    const rb = this.rowBytes(w);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (!(Number.isInteger(id) && id >= 0 && id < w.rows)) {
+        throw new StreamLlmError('TOKEN_OUT_OF_RANGE', `token id ${id} is outside 0..${w.rows - 1}`, { context: { tensor: w.name, actual: id } });
+      }
+    }
+    const st = this.staging;
+    try {
+      const wp = st.bytes(w.data, w.rows * rb, w.name);
+      const op = st.f32(out, 0, ids.length * w.cols, 'out', 'out');
+      for (let i = 0; i < ids.length; i++) this.k.dequantRow(w.type, wp + ids[i]! * rb, op + i * w.cols * 4, w.cols);
+    } finally {
+      st.finish();
+    }
+  }
+
+  rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, eps: number, n: number): void {
+    const d = weight.length;
+    const st = this.staging;
+    try {
+      const xp = st.f32(x, 0, n * d, 'in', 'x');
+      const wp = st.f32(weight, 0, d, 'in', 'weight');
+      this.k.rmsnorm(st.f32(out, 0, n * d, 'out', 'out'), xp, wp, d, n, eps);
+    } finally {
+      st.finish();
+    }
+  }
+
+  layernorm(out: Float32Array, x: Float32Array, weight: Float32Array | undefined, bias: Float32Array | undefined, eps: number, n: number): void {
+    const d = (weight ?? bias)?.length ?? out.length / n;
+    const st = this.staging;
+    try {
+      const xp = st.f32(x, 0, n * d, 'in', 'x');
+      const wp = weight !== undefined ? st.f32(weight, 0, d, 'in', 'weight') : 0;
+      const bp = bias !== undefined ? st.f32(bias, 0, d, 'in', 'bias') : 0;
+      this.k.layernorm(st.f32(out, 0, n * d, 'out', 'out'), xp, wp, bp, d, n, eps);
+    } finally {
+      st.finish();
+    }
+  }
+
+  rope(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec): void {
+    const dims = spec.dims;
+    if (dims === 0 || nHeads === 0) return;
+    const table = this.ropeCosSin(pos, spec);
+    const st = this.staging;
+    try {
+      const xp = st.f32(x, off, nHeads * headDim, 'inout', 'x');
+      const fn = spec.style === 'adjacent' ? this.k.ropeAdjacent : this.k.ropeHalves;
+      fn(xp, nHeads, headDim, dims, table, table + dims * 4);
+    } finally {
+      st.finish();
+    }
+  }
+
+  /**
+   * cos/sin of pos·invFreq in float64, rounded to f32 once, laid out for the
+   * kernel. Cached for the last (pos, spec): a layer rotates k, then q, at
+   * the same position.
+   */
+  private ropeCosSin(pos: number, spec: RopeSpec): number {
+    const dims = spec.dims;
+    const ptr = this.ropeTable.ensure(dims * 8);
+    const key = this.ropeKey;
+    if (key !== undefined && key.pos === pos && key.spec === spec) return ptr;
+    const cs = this.heap.f32(ptr, dims);
+    const sn = this.heap.f32(ptr + dims * 4, dims);
+    for (let i = 0; i < dims / 2; i++) {
+      const a = pos * spec.invFreq[i]!;
+      const c = Math.cos(a);
+      const s = Math.sin(a);
+      if (spec.style === 'adjacent') {
+        cs[2 * i] = c;
+        cs[2 * i + 1] = c;
+        sn[2 * i] = -s;
+        sn[2 * i + 1] = s;
+      } else {
+        cs[i] = c;
+        sn[i] = s;
+      }
+    }
+    this.ropeKey = { pos, spec };
+    return ptr;
+  }
+
+  add(a: Float32Array, b: Float32Array, n: number): void {
+    const st = this.staging;
+    try {
+      this.k.add(st.f32(a, 0, n, 'inout', 'a'), st.f32(b, 0, n, 'in', 'b'), n);
+    } finally {
+      st.finish();
+    }
+  }
+
+  swiglu(gate: Float32Array, up: Float32Array, n: number): void {
+    const st = this.staging;
+    try {
+      this.k.swiglu(st.f32(gate, 0, n, 'inout', 'gate'), st.f32(up, 0, n, 'in', 'up'), n);
+    } finally {
+      st.finish();
+    }
+  }
+
+  gelu(x: Float32Array, n: number): void {
+    const st = this.staging;
+    try {
+      this.k.gelu(st.f32(x, 0, n, 'inout', 'x'), n);
+    } finally {
+      st.finish();
+    }
+  }
+
+  dotRows(scores: Float32Array, sOff: number, q: Float32Array, qOff: number, keys: Float32Array, kOff: number, stride: number, count: number, d: number, scale: number): void {
+    if (count <= 0) return;
+    const st = this.staging;
+    try {
+      const kp = st.f32(keys, kOff, (count - 1) * stride + d, 'in', 'keys');
+      const qp = st.f32(q, qOff, d, 'in', 'q');
+      this.k.dotRows(st.f32(scores, sOff, count, 'out', 'scores'), qp, kp, stride, count, d, scale);
+    } finally {
+      st.finish();
+    }
+  }
+
+  axpyRows(out: Float32Array, oOff: number, w: Float32Array, wOff: number, values: Float32Array, vOff: number, stride: number, count: number, d: number): void {
+    if (count <= 0) return;
+    const st = this.staging;
+    try {
+      const vp = st.f32(values, vOff, (count - 1) * stride + d, 'in', 'values');
+      const wp = st.f32(w, wOff, count, 'in', 'w');
+      this.k.axpyRows(st.f32(out, oOff, d, 'inout', 'out'), wp, vp, stride, count, d);
+    } finally {
+      st.finish();
+    }
+  }
+
+  softmax(x: Float32Array, off: number, n: number): void {
+    if (n <= 0) return;
+    const st = this.staging;
+    try {
+      this.k.softmax(st.f32(x, off, n, 'inout', 'x'), n);
+    } finally {
+      st.finish();
+    }
+  }
+
+  /** Terminates the worker threads. Buffers stay readable; matmul/getRows throw afterwards. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.pool?.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.closed = true;
+    this.pool?.closeNow();
+  }
+
+  /** @internal Test hook: make the workers throw, exit or hang on the next task. */
+  injectWorkerFault(kind: WorkerFault): void {
+    requireArg(this.pool !== undefined, 'injectWorkerFault needs threads > 1');
+    this.pool.fault(kind);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StreamLlmError('BAD_ARGUMENT', `${this.name} ops are closed`);
+  }
+
+  private rowBytes(w: WeightMatrix): number {
+    const rb = rowBytes(w.type, w.cols);
+    if (!WASM_TYPES.has(w.type) || rb < 0) {
+      throw new StreamLlmError('UNSUPPORTED_TENSOR_TYPE', `cannot compute with ${typeName(w.type)} rows of ${w.cols}`, {
+        context: { tensor: w.name, actual: typeName(w.type) },
+        hint: `the wasm kernels support ${[...WASM_TYPES].map(typeName).join(', ')}`,
+      });
+    }
+    return rb;
+  }
+}

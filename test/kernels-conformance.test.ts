@@ -1,0 +1,355 @@
+/**
+ * One conformance suite for every kernel backend (GUIDE practice 5): each
+ * Ops method runs on scalar, wasm with 1 thread and wasm with 2 threads
+ * (every matmul forced onto the pool), on random inputs at odd sizes, and is
+ * compared with the scalar oracle under explicit tolerances. Inputs are
+ * placed both in the backend's own memory (the fast path) and in plain
+ * Float32Arrays (the copy-in/out path).
+ *
+ * Tolerances, and why:
+ * - float weights (F32/F16/BF16): 2e-6·sum|w·x| — f32 lane sums against the
+ *   oracle's float64 sum (the oracle itself rounds w and x the same way).
+ * - integer weights (Q8_0/Q4_0/Q4_K/Q6_K), matvec (n = 1): the wasm kernels
+ *   round each activation to its 32-block's grid, so |err| <= sum_b
+ *   (amax_b/127/2)·sum_{c in b}|w_c| (a hard bound), plus the float term
+ *   above; and tightly (2e-6) against a float64 emulation of exactly that
+ *   rounding. Prefill (n > 1) decodes weights to f32: the float bound.
+ * - getRows and add: bit-exact. Norms, RoPE, softmax, activations: ~1e-6
+ *   relative (a few f32 roundings against float64), with tiny absolute
+ *   floors where exp underflows differently (values < 1e-30); softmax also
+ *   allows 2^-24·|x - max| relative for the f32 subtraction before exp.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ropeSpec } from '../src/kernels/rope.js';
+import { scalarOps } from '../src/kernels/scalar.js';
+import type { Ops, WeightMatrix } from '../src/kernels/types.js';
+import { createWasmOps, type WasmOps } from '../src/kernels/wasm/index.js';
+import { SeededRng } from '../src/sampling/rng.js';
+import { GgmlType, rowBytes } from '../src/tensor/dtype.js';
+import { f16ToF32 } from '../src/tensor/half.js';
+import { q4kScaleMin } from '../src/tensor/kquant.js';
+import { dequantize, quantize } from '../src/tensor/quant.js';
+
+const rng = new SeededRng(2024);
+const rand = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rng.nextFloat() * 2 - 1) * scale);
+
+/** llm.c check_tensor: every element within tol(i), else report the first misses and the worst. */
+function check(label: string, ours: ArrayLike<number>, ref: ArrayLike<number>, tol: (i: number) => number): void {
+  assert.equal(ours.length, ref.length, `${label}: length`);
+  const bad: string[] = [];
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < ref.length; i++) {
+    const d = Math.abs(ours[i]! - ref[i]!);
+    const ok = d <= tol(i) || (Number.isNaN(ours[i]!) && Number.isNaN(ref[i]!)) || ours[i] === ref[i];
+    if (!ok && bad.length < 5) bad.push(`[${i}] ours ${ours[i]} ref ${ref[i]} |diff| ${d.toExponential(2)} > ${tol(i).toExponential(2)}`);
+    if (!(d <= worst)) [worst, at] = [d, i];
+  }
+  assert.equal(bad.length, 0, `${label}: ${bad.join('; ')}; max |diff| ${worst} at ${at}`);
+}
+
+interface Backend {
+  readonly name: string;
+  ops?: Ops;
+  readonly make: () => Promise<Ops>;
+}
+
+const BACKENDS: Backend[] = [
+  { name: 'scalar', make: async () => scalarOps },
+  { name: 'wasm x1', make: () => createWasmOps({ threads: 1 }) },
+  // minParallelWork 0: even these small matmuls go through the thread pool.
+  { name: 'wasm x2', make: () => createWasmOps({ threads: 2, minParallelWork: 0 }) },
+];
+
+/** A copy of `a` in the backend's memory, or a plain array. */
+function place(ops: Ops, a: Float32Array, own: boolean): Float32Array {
+  if (!own) return Float32Array.from(a);
+  const b = ops.allocF32(a.length);
+  b.set(a);
+  return b;
+}
+
+function weights(ops: Ops, type: GgmlType, rows: number, cols: number, own: boolean): { w: WeightMatrix; dense: Float32Array } {
+  const q = quantize(type, rand(rows * cols));
+  const data = own ? ops.alloc(q.length) : q;
+  if (own) data.set(q);
+  const dense = new Float32Array(rows * cols);
+  dequantize(type, q, 0, dense, 0, rows * cols);
+  return { w: { name: `w.${GgmlType[type]}`, type, rows, cols, data }, dense };
+}
+
+/** Round half to even, as f32x4.nearest does. */
+function nearestEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * The wasm integer paths must equal "round each activation to its block's
+ * grid (f32 scale amax/127), then an exact dot" — checked tightly here, so a
+ * kernel bug cannot hide inside the looser bound against the oracle. Q4_K's
+ * min term uses the exact activation sum, as the kernel does.
+ */
+function checkQuantizedPath(out: Float32Array, w: WeightMatrix, dense: Float32Array, x: Float32Array, n: number): void {
+  const { rows, cols } = w;
+  const xq = new Float64Array(x.length);
+  for (let b = 0; b < x.length; b += 32) {
+    let amax = 0;
+    for (let c = b; c < b + 32; c++) amax = Math.max(amax, Math.abs(x[c]!));
+    const d = Math.fround(amax / 127);
+    const id = amax > 0 ? Math.fround(127 / amax) : 0;
+    for (let c = b; c < b + 32; c++) xq[c] = nearestEven(Math.fround(x[c]! * id)) * d;
+  }
+  const mins = new Float64Array(rows * (cols / 32));
+  if (w.type === GgmlType.Q4_K) {
+    const rb = rowBytes(w.type, cols);
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < cols / 32; j++) {
+        const o = r * rb + 144 * (j >> 3);
+        const dmin = f16ToF32(w.data[o + 2]! | (w.data[o + 3]! << 8));
+        mins[r * (cols / 32) + j] = Math.fround(dmin * q4kScaleMin(w.data, o + 4, j & 7, 1));
+      }
+    }
+  }
+  const ref = new Float64Array(n * rows);
+  const mag = new Float64Array(n * rows);
+  for (let t = 0; t < n; t++) {
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      let a = 0;
+      for (let c = 0; c < cols; c++) {
+        const m = mins[r * (cols / 32) + (c >> 5)]!;
+        const p = (dense[r * cols + c]! + m) * xq[t * cols + c]! - m * x[t * cols + c]!;
+        s += p;
+        a += Math.abs(p) + Math.abs(m * x[t * cols + c]!);
+      }
+      ref[t * rows + r] = s;
+      mag[t * rows + r] = a;
+    }
+  }
+  check(`${GgmlType[w.type]} quantized-activation path`, out, ref, (i) => 2e-6 * mag[i]! + 1e-30);
+}
+
+const FLOAT = new Set([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
+const CASES: [GgmlType, number[]][] = [
+  [GgmlType.F32, [67, 96]],
+  [GgmlType.F16, [67, 96]],
+  [GgmlType.BF16, [67]],
+  [GgmlType.Q8_0, [96, 160]],
+  [GgmlType.Q4_0, [96, 160]],
+  [GgmlType.Q4_K, [512]],
+  [GgmlType.Q6_K, [512]],
+];
+
+for (const be of BACKENDS) {
+  describe(`kernel conformance: ${be.name}`, () => {
+    before(async () => {
+      be.ops = await be.make();
+    });
+    after(async () => {
+      if (be.ops !== scalarOps) await (be.ops as WasmOps).close();
+    });
+    const ops = () => be.ops!;
+
+    for (const [type, colsList] of CASES) {
+      test(`matmul ${GgmlType[type]}: rows 1/3/37, n 1/2/5, cols ${colsList.join('/')}`, () => {
+        for (const cols of colsList) {
+          for (const rows of [1, 3, 37]) {
+            for (const n of [1, 2, 5]) {
+              const own = (rows + n) % 2 === 0;
+              const { w, dense } = weights(ops(), type, rows, cols, own);
+              const x = rand(n * cols, 2);
+              const ref = new Float32Array(n * rows);
+              scalarOps.matmul(ref, w, x, n);
+              const out = place(ops(), rand(n * rows), own);
+              ops().matmul(out, w, place(ops(), x, !own), n);
+              const tol = (i: number) => {
+                const t = Math.floor(i / rows);
+                const r = i % rows;
+                let abs = 0;
+                let grid = 0;
+                for (let c = 0; c < cols; c++) abs += Math.abs(dense[r * cols + c]! * x[t * cols + c]!);
+                if (!FLOAT.has(type) && n === 1) {
+                  for (let b = 0; b < cols; b += 32) {
+                    let amax = 0;
+                    let wsum = 0;
+                    for (let c = b; c < b + 32; c++) {
+                      amax = Math.max(amax, Math.abs(x[t * cols + c]!));
+                      wsum += Math.abs(dense[r * cols + c]!);
+                    }
+                    grid += (amax / 127 / 2) * wsum;
+                  }
+                }
+                return grid * 1.001 + 2e-6 * abs + 1e-30;
+              };
+              check(`${GgmlType[type]} rows ${rows} cols ${cols} n ${n}`, out, ref, tol);
+              if (be.ops !== scalarOps && !FLOAT.has(type) && n === 1) checkQuantizedPath(out, w, dense, x, n);
+            }
+          }
+        }
+      });
+    }
+
+    test('matmul with every argument outside the backend memory (copy in/out path)', () => {
+      const { w } = weights(scalarOps, GgmlType.Q8_0, 19, 64, false);
+      const x = rand(3 * 64);
+      const ref = new Float32Array(3 * 19);
+      scalarOps.matmul(ref, w, x, 3);
+      const out = new Float32Array(3 * 19);
+      ops().matmul(out, { ...w, data: Uint8Array.from(w.data) }, x, 3);
+      check('foreign', out, ref, () => 0.05);
+    });
+
+    test('getRows is bit-exact for every type and rejects bad ids', () => {
+      for (const [type, colsList] of CASES) {
+        const cols = colsList[0]!;
+        const { w } = weights(ops(), type, 11, cols, true);
+        const ids = [0, 10, 3, 3, 7];
+        const ref = new Float32Array(ids.length * cols);
+        scalarOps.getRows(ref, w, ids);
+        for (const own of [true, false]) {
+          const out = place(ops(), rand(ids.length * cols), own);
+          ops().getRows(out, w, ids);
+          check(`getRows ${GgmlType[type]}`, out, ref, () => 0);
+        }
+        assert.throws(() => ops().getRows(new Float32Array(cols), w, [11]), { code: 'TOKEN_OUT_OF_RANGE' });
+        assert.throws(() => ops().getRows(new Float32Array(cols), w, [-1]), { code: 'TOKEN_OUT_OF_RANGE' });
+      }
+    });
+
+    test('unsupported weight types are a typed error', () => {
+      const w: WeightMatrix = { name: 'q5', type: GgmlType.Q5_0, rows: 2, cols: 32, data: new Uint8Array(2 * rowBytes(GgmlType.Q5_0, 32)) };
+      assert.throws(() => ops().matmul(new Float32Array(2), w, new Float32Array(32), 1), { code: 'UNSUPPORTED_TENSOR_TYPE' });
+    });
+
+    test('rmsnorm and layernorm (d 67, n 3; with and without weight/bias)', () => {
+      const d = 67;
+      const n = 3;
+      const x = rand(n * d, 3);
+      const wt = rand(d, 2);
+      const bias = rand(d);
+      const ref = new Float32Array(n * d);
+      scalarOps.rmsnorm(ref, x, wt, 1e-5, n);
+      const out = place(ops(), new Float32Array(n * d), true);
+      ops().rmsnorm(out, place(ops(), x, true), wt, 1e-5, n);
+      check('rmsnorm', out, ref, (i) => 1e-6 * Math.abs(ref[i]!) + 1e-12);
+      for (const [w, b] of [[wt, bias], [wt, undefined], [undefined, bias], [undefined, undefined]] as const) {
+        scalarOps.layernorm(ref, x, w, b, 1e-5, n);
+        const o2 = place(ops(), new Float32Array(n * d), false);
+        ops().layernorm(o2, place(ops(), x, true), w, b, 1e-5, n);
+        check(`layernorm w=${w !== undefined} b=${b !== undefined}`, o2, ref, (i) => 1e-6 * (Math.abs(ref[i]!) + Math.abs(b?.[i % d] ?? 0) + 1) * 2);
+      }
+    });
+
+    test('rope: both styles, partial dims, odd offsets, positions up to millions', () => {
+      for (const style of ['adjacent', 'halves'] as const) {
+        for (const [headDim, dims] of [[20, 12], [64, 64], [18, 10]] as const) {
+          const spec = ropeSpec({ style, dims, base: 10000 });
+          for (const pos of [0, 1, 37, 4093, 1_000_003.5]) {
+            const nHeads = 3;
+            const off = 5;
+            const x0 = rand(off + nHeads * headDim + 4, 2);
+            const ref = Float32Array.from(x0);
+            scalarOps.rope(ref, off, nHeads, headDim, pos, spec);
+            for (const own of [true, false]) {
+              const y = place(ops(), x0, own);
+              ops().rope(y, off, nHeads, headDim, pos, spec);
+              check(`rope ${style} ${headDim}/${dims} pos ${pos}`, y, ref, () => 1e-6 * 4);
+            }
+          }
+        }
+      }
+    });
+
+    test('add is exact; swiglu and gelu within 2e-6 relative', () => {
+      const n = 1003;
+      const a = rand(n, 4);
+      const b = rand(n, 4);
+      const ref = Float32Array.from(a);
+      scalarOps.add(ref, b, n);
+      const y = place(ops(), a, true);
+      ops().add(y, place(ops(), b, false), n);
+      check('add', y, ref, () => 0);
+
+      const g = rand(n, 12);
+      g[0] = -100;
+      g[1] = 100;
+      g[2] = 0;
+      const up = rand(n, 3);
+      const sref = Float32Array.from(g);
+      scalarOps.swiglu(sref, up, n);
+      const gs = place(ops(), g, false);
+      ops().swiglu(gs, place(ops(), up, true), n);
+      check('swiglu', gs, sref, (i) => 2e-6 * Math.abs(sref[i]!) + 1e-30);
+
+      const v = rand(n, 8);
+      v[0] = -20;
+      v[1] = 20;
+      const gref = Float32Array.from(v);
+      scalarOps.gelu(gref, n);
+      const gv = place(ops(), v, true);
+      ops().gelu(gv, n);
+      check('gelu', gv, gref, (i) => 2e-6 * Math.abs(gref[i]!) + 1e-12);
+    });
+
+    test('dotRows and axpyRows (count 37, d 67, stride 70, offsets)', () => {
+      const count = 37;
+      const d = 67;
+      const stride = 70;
+      const keys = rand(9 + count * stride, 2);
+      const q = rand(3 + d, 2);
+      const scale = 0.125;
+      const ref = rand(2 + count);
+      scalarOps.dotRows(ref, 2, q, 3, keys, 9, stride, count, d, scale);
+      for (const own of [true, false]) {
+        const s = place(ops(), rand(2 + count), own);
+        s.set(ref.subarray(0, 2));
+        ops().dotRows(s, 2, place(ops(), q, own), 3, place(ops(), keys, !own), 9, stride, count, d, scale);
+        check('dotRows', s, ref, (j) => {
+          if (j < 2) return 0;
+          let a = 0;
+          for (let i = 0; i < d; i++) a += Math.abs(q[3 + i]! * keys[9 + (j - 2) * stride + i]!);
+          return 2e-6 * a * scale + 1e-30;
+        });
+      }
+      const w = rand(4 + count);
+      const out0 = rand(1 + d + 2);
+      const aref = Float32Array.from(out0);
+      scalarOps.axpyRows(aref, 1, w, 4, keys, 9, stride, count, d);
+      for (const own of [true, false]) {
+        const o = place(ops(), out0, own);
+        ops().axpyRows(o, 1, place(ops(), w, !own), 4, place(ops(), keys, own), 9, stride, count, d);
+        check('axpyRows', o, aref, (i) => {
+          if (i < 1 || i > d) return 0;
+          let a = Math.abs(out0[i]!);
+          for (let j = 0; j < count; j++) a += Math.abs(w[4 + j]! * keys[9 + j * stride + i - 1]!);
+          return 2e-6 * a;
+        });
+      }
+    });
+
+    test('softmax: odd lengths, -Infinity entries, all -Infinity, far-apart values', () => {
+      for (const n of [1, 5, 37, 1000]) {
+        const x = rand(n + 3, 10);
+        if (n > 4) {
+          x[4] = -Infinity;
+          x[5] = x[6]! - 95; // underflows to (almost) 0
+        }
+        const ref = Float32Array.from(x);
+        scalarOps.softmax(ref, 3, n);
+        const max = Math.max(...x.subarray(3, 3 + n));
+        for (const own of [true, false]) {
+          const y = place(ops(), x, own);
+          ops().softmax(y, 3, n);
+          // x - max is rounded in f32 (the oracle subtracts in float64): relative
+          // error up to 2^-24·|x - max| on top of exp's few ulp.
+          check(`softmax ${n}`, y, ref, (i) => (1e-6 + 6e-8 * Math.abs(x[i]! - max)) * Math.abs(ref[i]!) + 1e-37);
+        }
+      }
+      const allInf = new Float32Array(7).fill(-Infinity);
+      ops().softmax(allInf, 1, 5);
+      assert.deepEqual(Array.from(allInf), [-Infinity, 0, 0, 0, 0, 0, -Infinity]);
+    });
+  });
+}
