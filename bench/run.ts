@@ -10,7 +10,8 @@ import { args, BENCH_DIR } from './common.js';
 const quick = args().has('quick');
 const runs: [string, string[]][] = [
   ['stream-1m.ts', quick ? ['--tokens', '20000'] : []],
-  ['sink-vs-recompute.ts', quick ? ['--sizes', '256', '--sink-tokens', '2', '--recompute-tokens', '1'] : []],
+  ['sink-vs-recompute.ts', quick ? ['--sizes', '256', '--sink-tokens', '2', '--recompute-tokens', '1', '--ops', 'wasm'] : ['--ops', 'wasm', '--threads', '2']],
+  ['vs-llamacpp.ts', quick ? ['--runs', '1', '--models', 'quick', '--threads', '1'] : []],
 ];
 let failed = 0;
 for (const [file, extra] of runs) {

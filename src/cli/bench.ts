@@ -68,7 +68,7 @@ export function registerBench(program: Command): void {
       }
       if (needed > ctx) info(`note: ${needed} tokens exceed the ${ctx}-token context; measured with the sink cache`);
     } finally {
-      ops.close?.();
+      await ops.close();
     }
   });
 }

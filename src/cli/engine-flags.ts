@@ -1,18 +1,29 @@
-/** Kernel-backend flags (--threads), shared by every command that runs a model. */
-import type { Command } from 'commander';
-import { scalarOps } from '../kernels/scalar.js';
+/** Kernel-backend flags (--engine, --threads), shared by every command that runs a model. */
+import { InvalidArgumentError, type Command } from 'commander';
+import { createOps, type EngineName } from '../runtime/engine.js';
 import type { Ops } from '../kernels/types.js';
 import { intArg } from './util.js';
 
 export interface EngineFlags {
   threads?: number;
+  engine: EngineName;
 }
 
 export function addEngineFlags(cmd: Command): Command {
-  return cmd.option('-t, --threads <n>', 'compute threads (default: all cores)', intArg('--threads', 1, 256));
+  return cmd
+    .option('-t, --threads <n>', 'compute threads, the main thread included (default: all cores)', intArg('--threads', 1, 256))
+    .option(
+      '--engine <name>',
+      'kernels: wasm (SIMD WebAssembly, fast) or scalar (the TypeScript reference)',
+      (v: string) => {
+        if (v !== 'wasm' && v !== 'scalar') throw new InvalidArgumentError('must be wasm or scalar');
+        return v;
+      },
+      'wasm',
+    );
 }
 
-/** The kernel backend for these flags. Closing it (if it has workers) is the caller's job. */
-export async function engineOpsFrom(_f: EngineFlags): Promise<Ops & { close?: () => void }> {
-  return scalarOps;
+/** The kernel backend for these flags; `close()` it when done (it may own worker threads). */
+export async function engineOpsFrom(f: EngineFlags): Promise<Ops & { close(): Promise<void> | void }> {
+  return createOps({ engine: f.engine, ...(f.threads !== undefined ? { threads: f.threads } : {}) });
 }

@@ -1,11 +1,13 @@
 /** `streamllm generate`: stream a continuation of a prompt to stdout. */
 import type { Command } from 'commander';
 import { StreamLlmError } from '../errors.js';
+import type { Ops } from '../kernels/types.js';
 import { loadModel } from '../runtime/load.js';
 import { addCacheFlags, cacheOptionsFrom, describeCache, type CacheFlags } from './cache-flags.js';
+import { addEngineFlags, engineOpsFrom, type EngineFlags } from './engine-flags.js';
 import { floatArg, formatBytes, info, intArg, NO_MODEL_MESSAGE } from './util.js';
 
-interface GenerateFlags extends CacheFlags {
+interface GenerateFlags extends CacheFlags, EngineFlags {
   model?: string;
   tokenizer?: string;
   prompt: string;
@@ -39,89 +41,98 @@ export function registerGenerate(program: Command): void {
     .option('--seed <s>', 'random seed (default: random)', intArg('--seed', 0))
     .option('--no-bos', 'do not prepend the BOS token')
     .option('--no-stop-at-eos', 'keep generating past end-of-sequence tokens');
-  addCacheFlags(cmd)
+  addEngineFlags(addCacheFlags(cmd))
     .option('-v, --verbose', 'report speed and cache state on stderr')
     .action(async (f: GenerateFlags) => {
       if (f.model === undefined) throw new StreamLlmError('BAD_ARGUMENT', NO_MODEL_MESSAGE);
       const t0 = performance.now();
-      const m = loadModel(f.model, f.tokenizer !== undefined ? { tokenizer: f.tokenizer } : {});
-      const tok = m.tokenizer;
-      if (tok === undefined) {
-        throw new StreamLlmError('TOKENIZER_MISSING', `${f.model} has no tokenizer`, {
-          context: { file: f.model },
-          hint: 'llama2.c checkpoints need --tokenizer tokenizer.bin',
-        });
-      }
-      const cache = cacheOptionsFrom(f);
-      const session = m.createSession({
-        cache,
-        ...(f.sinkToken !== undefined ? { sinkToken: f.sinkToken } : {}),
-        sampling: {
-          temperature: f.temp,
-          topK: f.topK,
-          topP: f.topP,
-          minP: f.minP,
-          repeatPenalty: f.repeatPenalty,
-          penaltyLastN: f.repeatLastN,
-          ...(f.seed !== undefined ? { seed: f.seed } : {}),
-        },
-      });
-      const prompt = tok.encode(f.prompt, { addBos: f.bos && tok.bos !== undefined });
-      if (prompt.length === 0) {
-        throw new StreamLlmError('BAD_ARGUMENT', 'empty prompt and no BOS token: nothing to condition on', { hint: 'give -p TEXT' });
-      }
-      const verbose = f.verbose === true;
-      const sinkToken = f.sinkToken ?? m.sinkToken;
-      if (verbose) {
-        info(
-          `loaded ${f.model} in ${((performance.now() - t0) / 1000).toFixed(2)} s; prompt ${prompt.length} tokens; ` +
-            `cache ${describeCache(cache, m.hparams.contextLength, sinkToken)} (${formatBytes(session.cache.bytes)})`,
-        );
-      }
-      // Decode the prompt's tokens too, so stdout is exactly prompt + continuation as the model sees it.
-      const dec = tok.createStreamDecoder();
-      let text = '';
-      for (const id of prompt) text += dec.push(id);
-      process.stdout.write(text);
-      const tp = performance.now();
-      session.prefill(prompt);
-      const tg = performance.now();
-      let n = 0;
-      let lastReport = tg;
-      let lastN = 0;
-      const report = (now: number) => {
-        const s = session.stats();
-        info(
-          `\n[${n} tokens, ${(((n - lastN) * 1000) / Math.max(now - lastReport, 1e-9)).toFixed(1)} tok/s; cache ${s.policy}: ` +
-            `${s.length}/${s.capacity} held, ${s.sinks} sinks, window ${s.windowFill}, ${s.tokensSeen} seen, ${s.evictions} evicted]`,
-        );
-        lastReport = now;
-        lastN = n;
-      };
-      const controller = new AbortController();
-      const onSigint = () => controller.abort();
-      process.once('SIGINT', onSigint);
+      const ops = await engineOpsFrom(f);
       try {
-        const max = f.nPredict === 0 ? Infinity : f.nPredict;
-        const stopAt = f.stopAtEos ? (i: number) => tok.isEog(i) : undefined;
-        for await (const id of session.generate({ maxTokens: max, signal: controller.signal, ...(stopAt ? { stopAt } : {}) })) {
-          const piece = dec.push(id);
-          if (piece.length > 0) process.stdout.write(piece);
-          n++;
-          if (verbose && n % 64 === 0 && performance.now() - lastReport > 2000) report(performance.now());
-        }
+        await run(f as GenerateFlags & { model: string }, ops, t0);
       } finally {
-        process.removeListener('SIGINT', onSigint);
-      }
-      process.stdout.write(dec.flush() + '\n');
-      if (verbose) {
-        const te = performance.now();
-        const s = session.stats();
-        info(
-          `prefill ${prompt.length} tok in ${(tg - tp).toFixed(0)} ms (${((prompt.length * 1000) / Math.max(tg - tp, 1e-9)).toFixed(1)} tok/s); ` +
-            `generated ${n} tok in ${(te - tg).toFixed(0)} ms (${((n * 1000) / Math.max(te - tg, 1e-9)).toFixed(1)} tok/s); ` +
-            `cache ${s.policy}: ${s.length}/${s.capacity} held, ${s.sinks} sinks, window ${s.windowFill}, ${s.tokensSeen} seen, ${s.evictions} evicted`,
-        );
+        await ops.close();
       }
     });
+}
+
+async function run(f: GenerateFlags & { model: string }, ops: Ops, t0: number): Promise<void> {
+    const m = loadModel(f.model, { ops, ...(f.tokenizer !== undefined ? { tokenizer: f.tokenizer } : {}) });
+    const tok = m.tokenizer;
+    if (tok === undefined) {
+      throw new StreamLlmError('TOKENIZER_MISSING', `${f.model} has no tokenizer`, {
+        context: { file: f.model },
+        hint: 'llama2.c checkpoints need --tokenizer tokenizer.bin',
+      });
+    }
+    const cache = cacheOptionsFrom(f);
+    const session = m.createSession({
+      cache,
+      ...(f.sinkToken !== undefined ? { sinkToken: f.sinkToken } : {}),
+      sampling: {
+        temperature: f.temp,
+        topK: f.topK,
+        topP: f.topP,
+        minP: f.minP,
+        repeatPenalty: f.repeatPenalty,
+        penaltyLastN: f.repeatLastN,
+        ...(f.seed !== undefined ? { seed: f.seed } : {}),
+      },
+    });
+    const prompt = tok.encode(f.prompt, { addBos: f.bos && tok.bos !== undefined });
+    if (prompt.length === 0) {
+      throw new StreamLlmError('BAD_ARGUMENT', 'empty prompt and no BOS token: nothing to condition on', { hint: 'give -p TEXT' });
+    }
+    const verbose = f.verbose === true;
+    const sinkToken = f.sinkToken ?? m.sinkToken;
+    if (verbose) {
+      info(
+        `loaded ${f.model} (${ops.name}) in ${((performance.now() - t0) / 1000).toFixed(2)} s; prompt ${prompt.length} tokens; ` +
+          `cache ${describeCache(cache, m.hparams.contextLength, sinkToken)} (${formatBytes(session.cache.bytes)})`,
+      );
+    }
+    // Decode the prompt's tokens too, so stdout is exactly prompt + continuation as the model sees it.
+    const dec = tok.createStreamDecoder();
+    let text = '';
+    for (const id of prompt) text += dec.push(id);
+    process.stdout.write(text);
+    const tp = performance.now();
+    session.prefill(prompt);
+    const tg = performance.now();
+    let n = 0;
+    let lastReport = tg;
+    let lastN = 0;
+    const report = (now: number) => {
+      const s = session.stats();
+      info(
+        `\n[${n} tokens, ${(((n - lastN) * 1000) / Math.max(now - lastReport, 1e-9)).toFixed(1)} tok/s; cache ${s.policy}: ` +
+          `${s.length}/${s.capacity} held, ${s.sinks} sinks, window ${s.windowFill}, ${s.tokensSeen} seen, ${s.evictions} evicted]`,
+      );
+      lastReport = now;
+      lastN = n;
+    };
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.once('SIGINT', onSigint);
+    try {
+      const max = f.nPredict === 0 ? Infinity : f.nPredict;
+      const stopAt = f.stopAtEos ? (i: number) => tok.isEog(i) : undefined;
+      for await (const id of session.generate({ maxTokens: max, signal: controller.signal, ...(stopAt ? { stopAt } : {}) })) {
+        const piece = dec.push(id);
+        if (piece.length > 0) process.stdout.write(piece);
+        n++;
+        if (verbose && n % 64 === 0 && performance.now() - lastReport > 2000) report(performance.now());
+      }
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
+    process.stdout.write(dec.flush() + '\n');
+    if (verbose) {
+      const te = performance.now();
+      const s = session.stats();
+      info(
+        `prefill ${prompt.length} tok in ${(tg - tp).toFixed(0)} ms (${((prompt.length * 1000) / Math.max(tg - tp, 1e-9)).toFixed(1)} tok/s); ` +
+          `generated ${n} tok in ${(te - tg).toFixed(0)} ms (${((n * 1000) / Math.max(te - tg, 1e-9)).toFixed(1)} tok/s); ` +
+          `cache ${s.policy}: ${s.length}/${s.capacity} held, ${s.sinks} sinks, window ${s.windowFill}, ${s.tokensSeen} seen, ${s.evictions} evicted`,
+      );
+    }
 }

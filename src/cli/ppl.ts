@@ -3,11 +3,12 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { StreamLlmError } from '../errors.js';
 import { perplexity } from '../eval/perplexity.js';
-import { loadModel } from '../runtime/load.js';
+import { loadModel, type LoadedModel } from '../runtime/load.js';
 import { addCacheFlags, cacheOptionsFrom, describeCache, type CacheFlags } from './cache-flags.js';
+import { addEngineFlags, engineOpsFrom, type EngineFlags } from './engine-flags.js';
 import { info, intArg, NO_MODEL_MESSAGE } from './util.js';
 
-interface PplFlags extends CacheFlags {
+interface PplFlags extends CacheFlags, EngineFlags {
   model?: string;
   tokenizer?: string;
   text?: string;
@@ -59,51 +60,59 @@ export function registerPpl(program: Command): void {
     .option('--batch <n>', 'tokens per forward pass (chunked prefill; results do not depend on it)', intArg('--batch', 1, 65536), 64)
     .option('--json', 'print one JSON object: ppl, nll_mean, tokens_scored, cache')
     .option('--per-token', 'with --json, include every token\'s nll');
-  addCacheFlags(cmd).action((f: PplFlags) => {
+  addEngineFlags(addCacheFlags(cmd)).action(async (f: PplFlags) => {
     if (f.model === undefined) throw new StreamLlmError('BAD_ARGUMENT', NO_MODEL_MESSAGE);
     if ((f.text === undefined) === (f.tokens === undefined)) {
       throw new StreamLlmError('BAD_ARGUMENT', 'give exactly one of --text FILE or --tokens FILE');
     }
-    const m = loadModel(f.model, f.tokenizer !== undefined ? { tokenizer: f.tokenizer } : {});
-    let ids: number[];
-    if (f.tokens !== undefined) {
-      ids = parseTokenFile(f.tokens, m.hparams.vocabSize);
-    } else {
-      if (m.tokenizer === undefined) {
-        throw new StreamLlmError('TOKENIZER_MISSING', `${f.model} has no tokenizer`, { hint: 'pass --tokenizer, or use --tokens' });
-      }
-      let text: string;
-      try {
-        text = readFileSync(f.text!, 'utf8');
-      } catch (e) {
-        throw new StreamLlmError('FILE_NOT_FOUND', `cannot read text file ${f.text}`, { context: { file: f.text }, cause: e });
-      }
-      ids = m.tokenizer.encode(text);
+    const ops = await engineOpsFrom(f);
+    try {
+      score(f as PplFlags & { model: string }, loadModel(f.model, { ops, ...(f.tokenizer !== undefined ? { tokenizer: f.tokenizer } : {}) }));
+    } finally {
+      await ops.close();
     }
-    const cache = cacheOptionsFrom(f);
-    const session = m.createSession({ cache, batchSize: f.batch, ...(f.sinkToken !== undefined ? { sinkToken: f.sinkToken } : {}) });
-    const label = describeCache(cache, m.hparams.contextLength, f.sinkToken ?? m.sinkToken);
-    const tty = process.stderr.isTTY === true;
-    const t0 = performance.now();
-    const r = perplexity(session, ids, {
-      onProgress: (done, total) => {
-        if (tty) process.stderr.write(`\rscoring ${done}/${total} tokens (${((done * 1000) / (performance.now() - t0)).toFixed(0)} tok/s)`);
-      },
-    });
-    if (tty) process.stderr.write('\n');
-    if (f.json === true) {
-      const out: Record<string, unknown> = {
-        ppl: r.ppl,
-        nll_mean: r.nllMean,
-        tokens_scored: r.tokensScored,
-        cache: { ...cache, label, capacity: session.stats().capacity },
-        model: f.model,
-      };
-      if (f.perToken === true) out['nll'] = Array.from(r.nll);
-      process.stdout.write(JSON.stringify(out) + '\n');
-    } else {
-      process.stdout.write(`ppl ${r.ppl.toFixed(4)} (nll mean ${r.nllMean.toFixed(6)}) over ${r.tokensScored} tokens; cache ${label}\n`);
-    }
-    info(`scored in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
   });
+}
+
+function score(f: PplFlags & { model: string }, m: LoadedModel): void {
+  let ids: number[];
+  if (f.tokens !== undefined) {
+    ids = parseTokenFile(f.tokens, m.hparams.vocabSize);
+  } else {
+    if (m.tokenizer === undefined) {
+      throw new StreamLlmError('TOKENIZER_MISSING', `${f.model} has no tokenizer`, { hint: 'pass --tokenizer, or use --tokens' });
+    }
+    let text: string;
+    try {
+      text = readFileSync(f.text!, 'utf8');
+    } catch (e) {
+      throw new StreamLlmError('FILE_NOT_FOUND', `cannot read text file ${f.text}`, { context: { file: f.text }, cause: e });
+    }
+    ids = m.tokenizer.encode(text);
+  }
+  const cache = cacheOptionsFrom(f);
+  const session = m.createSession({ cache, batchSize: f.batch, ...(f.sinkToken !== undefined ? { sinkToken: f.sinkToken } : {}) });
+  const label = describeCache(cache, m.hparams.contextLength, f.sinkToken ?? m.sinkToken);
+  const tty = process.stderr.isTTY === true;
+  const t0 = performance.now();
+  const r = perplexity(session, ids, {
+    onProgress: (done, total) => {
+      if (tty) process.stderr.write(`\rscoring ${done}/${total} tokens (${((done * 1000) / (performance.now() - t0)).toFixed(0)} tok/s)`);
+    },
+  });
+  if (tty) process.stderr.write('\n');
+  if (f.json === true) {
+    const out: Record<string, unknown> = {
+      ppl: r.ppl,
+      nll_mean: r.nllMean,
+      tokens_scored: r.tokensScored,
+      cache: { ...cache, label, capacity: session.stats().capacity },
+      model: f.model,
+    };
+    if (f.perToken === true) out['nll'] = Array.from(r.nll);
+    process.stdout.write(JSON.stringify(out) + '\n');
+  } else {
+    process.stdout.write(`ppl ${r.ppl.toFixed(4)} (nll mean ${r.nllMean.toFixed(6)}) over ${r.tokensScored} tokens; cache ${label}\n`);
+  }
+  info(`scored in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
 }

@@ -93,7 +93,15 @@ export class ScalarOps implements Ops {
           context: { tensor: w.name, actual: id },
         });
       }
-      dequantize(w.type, w.data, id * rb, out, i * w.cols, w.cols);
+      if (w.type === GgmlType.F32) {
+        // Copy from the cached f32 view: no per-token DataView.
+        const W = f32View(w);
+        const o = i * w.cols;
+        const r = id * w.cols;
+        for (let c = 0; c < w.cols; c++) out[o + c] = W[r + c]!;
+      } else {
+        dequantize(w.type, w.data, id * rb, out, i * w.cols, w.cols);
+      }
     }
   }
 

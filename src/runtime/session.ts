@@ -35,6 +35,8 @@ export interface GenerateOptions {
 /** Tokens of history kept for repetition penalties: bounded, whatever the stream length. */
 const HISTORY_CAP = 4096;
 const EMPTY_HISTORY = new Int32Array(0);
+/** Forward options, shared so a decode step allocates none. */
+const FORWARD = { last: { logits: 'last' }, all: { logits: 'all' }, none: { logits: 'none' } } as const;
 
 /**
  * The last HISTORY_CAP token ids, contiguous and allocation-free: every id is
@@ -46,24 +48,28 @@ class TokenHistory {
   private head = 0;
   private len = 0;
   private view: Int32Array = this.buf.subarray(0, 0);
+  private stale = false;
 
   push(id: number): void {
     this.buf[this.head] = id;
     this.buf[this.head + HISTORY_CAP] = id;
     this.head = (this.head + 1) % HISTORY_CAP;
     if (this.len < HISTORY_CAP) this.len++;
-    this.view = this.buf.subarray(0, 0); // stale; rebuilt lazily by recent()
+    this.stale = true; // the view is rebuilt only when someone reads it
   }
 
   recent(): Int32Array {
-    if (this.view.length !== this.len) this.view = this.buf.subarray(this.head + HISTORY_CAP - this.len, this.head + HISTORY_CAP);
+    if (this.stale) {
+      this.view = this.buf.subarray(this.head + HISTORY_CAP - this.len, this.head + HISTORY_CAP);
+      this.stale = false;
+    }
     return this.view;
   }
 
   clear(): void {
     this.head = 0;
     this.len = 0;
-    this.view = this.buf.subarray(0, 0);
+    this.stale = true;
   }
 }
 
@@ -155,13 +161,12 @@ export class Session {
 
   /** One forward over `chunk`; recompute-style caches re-feed their window per token. */
   private feed(chunk: number[], mode: 'last' | 'all' | 'none'): Float32Array {
-    const replay = this.cache.replayWindow?.bind(this.cache);
-    if (replay === undefined) return this.model.forward(chunk, this.cache, { logits: mode });
+    if (this.cache.replayWindow === undefined) return this.model.forward(chunk, this.cache, FORWARD[mode]);
     const V = this.next.length;
     const rows = mode === 'all' ? new Float32Array(chunk.length * V) : undefined;
     let last: Float32Array = new Float32Array(0);
     for (let j = 0; j < chunk.length; j++) {
-      const win = replay(chunk[j]!);
+      const win = this.cache.replayWindow(chunk[j]!);
       const need = mode === 'all' || (mode === 'last' && j === chunk.length - 1);
       last = this.model.forward(win, this.cache, { logits: need ? 'last' : 'none' });
       if (rows !== undefined) rows.set(last, j * V);

@@ -152,9 +152,10 @@ export class Sampler {
    * unnormalized probabilities in weights[0..n) and the sum in `total`.
    */
   private prepare(logits: Float32Array, history: ArrayLike<number>): number {
-    requireArg(logits instanceof Float32Array, 'logits must be a Float32Array', { field: 'logits' });
+    // Checked with plain ifs: this runs once per token, and requireArg's context object would be garbage.
+    if (!(logits instanceof Float32Array)) requireArg(false, 'logits must be a Float32Array', { field: 'logits' });
     const vocab = logits.length;
-    requireArg(vocab > 0, 'logits must not be empty', { field: 'logits', actual: vocab });
+    if (vocab === 0) requireArg(false, 'logits must not be empty', { field: 'logits', actual: vocab });
     this.reserve(vocab);
     const work = this.work;
     work.set(logits);

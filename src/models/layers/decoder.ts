@@ -55,6 +55,7 @@ export class Decoder<H extends Hparams> implements Model {
   readonly weightBytes: number;
   private readonly ops: Ops;
   private readonly s: Scratch;
+  private readonly ctx: { -readonly [K in keyof BlockContext]: BlockContext[K] };
 
   constructor(private readonly parts: DecoderParts<H>) {
     const hp = parts.hparams;
@@ -62,6 +63,7 @@ export class Decoder<H extends Hparams> implements Model {
     this.ops = parts.ops;
     this.weightBytes = parts.weightBytes;
     this.s = new Scratch(parts.ops, hp, parts.fusedQkv);
+    this.ctx = { ops: parts.ops, hp, s: this.s, n: 0, cache: undefined as unknown as KvCache, hook: undefined };
     this.geometry = {
       layers: hp.layers,
       nHeads: hp.nHeads,
@@ -82,7 +84,11 @@ export class Decoder<H extends Hparams> implements Model {
     const hook = opts.onTensor;
     const dim = hp.dim;
     ops.getRows(s.x, p.tokEmbd, tokens);
-    const c: BlockContext = { ops, hp, s, n, cache, hook };
+    // One context object per forward is fine for prefill; decode reuses it so a step allocates nothing.
+    const c = this.ctx;
+    c.n = n;
+    c.cache = cache;
+    c.hook = hook;
     cache.begin(n);
     for (let l = 0; l < hp.layers; l++) {
       p.block(c, l);
@@ -93,7 +99,7 @@ export class Decoder<H extends Hparams> implements Model {
     if (mode === 'none') return new Float32Array(0);
     const first = mode === 'all' ? 0 : n - 1;
     const m = n - first;
-    applyNorm(ops, p.norm, s.h1, s.x.subarray(first * dim, n * dim), p.outNorm, hp.normEps, m);
+    applyNorm(ops, p.norm, s.h1, first === 0 ? s.x : s.x.subarray(first * dim, n * dim), p.outNorm, hp.normEps, m);
     const out = s.ensureLogits(m * hp.vocabSize);
     linear(ops, out, p.output, s.h1, m);
     hook?.('result_output', -1, out);

@@ -52,11 +52,17 @@ export class Scratch {
     this.n = n;
   }
 
+  private logitsView: Float32Array = new Float32Array(0);
+
+  /** (m, vocab) logits; the view is cached so decode steps allocate nothing. */
   ensureLogits(size: number): Float32Array {
     if (this.logits.length < size) {
       if (this.logits.length > 0) this.ops.free(this.logits);
       this.logits = this.ops.allocF32(size);
     }
-    return this.logits.subarray(0, size);
+    if (this.logitsView.length !== size || this.logitsView.buffer !== this.logits.buffer || this.logitsView.byteOffset !== this.logits.byteOffset) {
+      this.logitsView = this.logits.subarray(0, size);
+    }
+    return this.logitsView;
   }
 }

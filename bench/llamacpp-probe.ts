@@ -1,0 +1,51 @@
+/**
+ * One llama.cpp measurement in its own process (so its RSS is its own):
+ *   node --import tsx bench/llamacpp-probe.ts FILE THREADS PROMPT GEN
+ * Prints one JSON object with the keys `streamllm bench --json` uses.
+ * node-llama-cpp 3.21.1 defaults (F16 KV cache, flash attention auto): llama.cpp as users run it.
+ */
+import { getLlama, type Token } from 'node-llama-cpp';
+import { GgufFile } from '../src/formats/gguf/reader.js';
+
+const [file, threadsArg, promptArg, genArg] = process.argv.slice(2);
+if (file === undefined) {
+  console.error('usage: llamacpp-probe.ts FILE THREADS PROMPT GEN');
+  process.exit(2);
+}
+const threads = Number(threadsArg ?? 1);
+const promptN = Number(promptArg ?? 128);
+const gen = Number(genArg ?? 64);
+const llama = await getLlama({ gpu: false, build: 'never', maxThreads: 0 });
+const t0 = performance.now();
+const model = await llama.loadModel({ modelPath: file });
+const loadS = (performance.now() - t0) / 1000;
+const ctx = await model.createContext({ contextSize: promptN + gen + 8, threads, batchSize: Math.max(promptN, 32) });
+const seq = ctx.getSequence();
+const gf = GgufFile.open(file);
+const V = gf.tensor('token_embd.weight')?.dims[1] ?? 32000;
+gf.close();
+// The same ids `streamllm bench` feeds.
+const ids = Array.from({ length: promptN }, (_, i) => (i === 0 ? 1 : (i * 2654435761) % Number(V))) as Token[];
+const tp = performance.now();
+await seq.evaluateWithoutGeneratingNewTokens(ids);
+const prefillS = (performance.now() - tp) / 1000;
+let n = 0;
+const tg = performance.now();
+for await (const _ of seq.evaluate([ids[ids.length - 1]!], { temperature: 0 })) {
+  if (++n >= gen) break;
+}
+const decodeS = (performance.now() - tg) / 1000;
+console.log(
+  JSON.stringify({
+    model: file,
+    engine: 'llama.cpp (node-llama-cpp 3.21.1)',
+    threads,
+    load_s: loadS,
+    prefill_tok_s: promptN / prefillS,
+    decode_tok_s: gen / decodeS,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  }),
+);
+await ctx.dispose();
+await model.dispose();
+await llama.dispose();
