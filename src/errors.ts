@@ -41,7 +41,10 @@ export type ErrorCode =
   // runtime / cache / sampling
   | 'BAD_ARGUMENT'
   | 'CONTEXT_OVERFLOW'
-  | 'SESSION_CLOSED';
+  | 'SESSION_CLOSED'
+  // kernels
+  | 'WASM_MEMORY_LIMIT'
+  | 'WORKER_FAILED';
 
 export interface ErrorContext {
   file?: string;

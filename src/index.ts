@@ -5,8 +5,8 @@
  */
 export { StreamLlmError } from './errors.js';
 export type { ErrorCode, ErrorContext } from './errors.js';
-export { loadModel, Session } from './runtime/index.js';
-export type { LoadOptions, LoadedModel, SessionOptions, GenerateOptions, ModelFormat } from './runtime/index.js';
+export { loadModel, openModel, createOps, Session } from './runtime/index.js';
+export type { LoadOptions, LoadedModel, OpenOptions, OpenedModel, SessionOptions, GenerateOptions, ModelFormat, EngineOptions } from './runtime/index.js';
 export type { Tokenizer, StreamDecoder } from './tokenizer/types.js';
 export type { KvCache, CacheStats, CacheOptions } from './cache/index.js';
 export type { SamplerOptions } from './sampling/index.js';

@@ -10,8 +10,8 @@
  * - float weights (F32/F16/BF16): 2e-6·sum|w·x| — f32 lane sums against the
  *   oracle's float64 sum (the oracle itself rounds w and x the same way).
  * - integer weights (Q8_0/Q4_0/Q4_K/Q6_K), matvec (n = 1): the wasm kernels
- *   round each activation to its 32-block's grid, so |err| <= sum_b
- *   (amax_b/127/2)·sum_{c in b}|w_c| (a hard bound), plus the float term
+ *   round each activation to its 32-block's 16-bit grid, so |err| <= sum_b
+ *   (amax_b/32767/2)·sum_{c in b}|w_c| (a hard bound), plus the float term
  *   above; and tightly (2e-6) against a float64 emulation of exactly that
  *   rounding. Prefill (n > 1) decodes weights to f32: the float bound.
  * - getRows and add: bit-exact. Norms, RoPE, softmax, activations: ~1e-6
@@ -87,7 +87,7 @@ function nearestEven(v: number): number {
 
 /**
  * The wasm integer paths must equal "round each activation to its block's
- * grid (f32 scale amax/127), then an exact dot" — checked tightly here, so a
+ * grid (f32 scale amax/32767), then an exact dot" — checked tightly here, so a
  * kernel bug cannot hide inside the looser bound against the oracle. Q4_K's
  * min term uses the exact activation sum, as the kernel does.
  */
@@ -97,8 +97,8 @@ function checkQuantizedPath(out: Float32Array, w: WeightMatrix, dense: Float32Ar
   for (let b = 0; b < x.length; b += 32) {
     let amax = 0;
     for (let c = b; c < b + 32; c++) amax = Math.max(amax, Math.abs(x[c]!));
-    const d = Math.fround(amax / 127);
-    const id = amax > 0 ? Math.fround(127 / amax) : 0;
+    const d = Math.fround(amax / 32767);
+    const id = amax > 0 ? Math.fround(32767 / amax) : 0;
     for (let c = b; c < b + 32; c++) xq[c] = nearestEven(Math.fround(x[c]! * id)) * d;
   }
   const mins = new Float64Array(rows * (cols / 32));
@@ -178,7 +178,7 @@ for (const be of BACKENDS) {
                       amax = Math.max(amax, Math.abs(x[t * cols + c]!));
                       wsum += Math.abs(dense[r * cols + c]!);
                     }
-                    grid += (amax / 127 / 2) * wsum;
+                    grid += (amax / 32767 / 2) * wsum;
                   }
                 }
                 return grid * 1.001 + 2e-6 * abs + 1e-30;

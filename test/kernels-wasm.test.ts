@@ -25,7 +25,7 @@ function f32Weights(ops: WasmOps, rows: number, cols: number): WeightMatrix {
 }
 
 function isWasmError(reason: string) {
-  return (e: unknown) => e instanceof StreamLlmError && e.context['reason'] === reason;
+  return (e: unknown) => e instanceof StreamLlmError && e.code === reason;
 }
 
 test('views stay valid and usable after the memory grows', async () => {

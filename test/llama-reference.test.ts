@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { loadModel, type LoadedModel } from '../src/runtime/index.js';
+import { loadModel, openModel, type LoadedModel } from '../src/runtime/index.js';
 import { maxAbsDiff } from './helpers/compare.js';
 import { needFixture } from './helpers/fixtures.js';
 
@@ -75,4 +75,26 @@ test('logits at all 128 positions are within 1e-3 of the float64 reference', (t)
   }
   t.diagnostic(`batch: worst position ${worstB.pos}: |diff| ${worstB.maxAbsDiff.toExponential(3)}`);
   assert.ok(worstB.maxAbsDiff <= TOL, `batch: position ${worstB.pos}, logit ${worstB.at}: ours ${worstB.ours}, reference ${worstB.ref}, |diff| ${worstB.maxAbsDiff} > ${TOL}`);
+});
+
+test('openModel (SIMD WebAssembly, 2 threads) reproduces run.c and the reference logits too', async (t) => {
+  const bin = needFixture(t, 'models/aidreams260K.bin');
+  const tok = needFixture(t, 'models/aidreams260K.tok512.bin');
+  const refPath = needFixture(t, 'reference/aidreams260K.dense-logits.json');
+  if (bin === undefined || tok === undefined || refPath === undefined) return;
+  const m = await openModel(bin, { tokenizer: tok, threads: 2 });
+  try {
+    assert.match(m.ops.name, /wasm/);
+    assert.equal(runcGreedy(m, '', 128), RUNC_FROM_BOS);
+    const ref = JSON.parse(readFileSync(refPath, 'utf8')) as { inputs: number[]; logits: number[][] };
+    const s = m.createSession({ cache: { policy: 'dense' } });
+    let worst = 0;
+    for (let pos = 0; pos < ref.inputs.length; pos++) {
+      s.prefill([ref.inputs[pos]!]);
+      worst = Math.max(worst, maxAbsDiff(s.logits(), ref.logits[pos]!).maxAbsDiff);
+    }
+    assert.ok(worst <= 1e-3, `wasm: max |diff| ${worst}`);
+  } finally {
+    await m.close();
+  }
 });

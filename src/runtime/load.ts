@@ -17,6 +17,7 @@ import type { Hparams, Model } from '../models/types.js';
 import { tokenizerFromGguf } from '../tokenizer/from-gguf.js';
 import { SpmTokenizer } from '../tokenizer/spm.js';
 import type { Tokenizer } from '../tokenizer/types.js';
+import { createOps, type EngineOptions } from './engine.js';
 import { Session, type SessionOptions } from './session.js';
 
 export type ModelFormat = 'gguf' | 'llama2c';
@@ -164,4 +165,33 @@ function ggufTensorSource(f: GgufFile) {
     },
     close: () => f.close(),
   };
+}
+
+export interface OpenOptions extends Omit<LoadOptions, 'ops'>, EngineOptions {}
+
+/** A loaded model that owns its kernel backend (worker threads): close it when done. */
+export interface OpenedModel extends LoadedModel {
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Load a model on the fast SIMD WebAssembly backend (or `engine: 'scalar'`),
+ * with `threads` compute threads (default: all cores).
+ * @example
+ * await using m = await openModel('model.gguf', { threads: 2 });
+ * const s = m.createSession({ cache: { policy: 'sink', sinks: 4, window: 1020 } });
+ */
+export async function openModel(path: string, opts: OpenOptions = {}): Promise<OpenedModel> {
+  const ops = await createOps(opts);
+  try {
+    const m = loadModel(path, { ...opts, ops });
+    const close = async () => {
+      await ops.close();
+    };
+    return { ...m, close, [Symbol.asyncDispose]: close };
+  } catch (e) {
+    await ops.close();
+    throw e;
+  }
 }

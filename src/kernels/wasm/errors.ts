@@ -1,9 +1,4 @@
-/**
- * The two failures specific to this backend. src/errors.ts has no codes for
- * them yet, so both use BAD_ARGUMENT and name the intended code in
- * `context.reason` ('WASM_MEMORY_LIMIT', 'WORKER_FAILED'); when the union
- * gains those codes, only this file changes.
- */
+/** The two failures specific to this backend: memory past 4 GiB, and a dead worker thread. */
 import { StreamLlmError } from '../../errors.js';
 
 const GiB = 1024 ** 3;
@@ -12,11 +7,11 @@ const MiB = 1024 ** 2;
 export function memoryLimitError(requested: number, inUse: number, limit: number, cause?: unknown): StreamLlmError {
   const lim = limit >= GiB ? `${(limit / GiB).toFixed(limit % GiB === 0 ? 0 : 2)} GiB` : `${(limit / MiB).toFixed(0)} MiB`;
   return new StreamLlmError(
-    'BAD_ARGUMENT',
+    'WASM_MEMORY_LIMIT',
     `the model plus its KV cache and scratch do not fit in ${lim} of WebAssembly memory: ` +
       `${(requested / MiB).toFixed(1)} MiB more were requested with ${(inUse / MiB).toFixed(1)} MiB already in use`,
     {
-      context: { reason: 'WASM_MEMORY_LIMIT', expected: limit, actual: inUse + requested },
+      context: { expected: limit, actual: inUse + requested },
       hint: 'a wasm32 memory holds at most 4 GiB: use a smaller quantization (Q4_0, Q4_K), a bounded cache (the sink policy) or a shorter context, or the scalar backend',
       cause,
     },
@@ -24,8 +19,8 @@ export function memoryLimitError(requested: number, inUse: number, limit: number
 }
 
 export function workerError(message: string, worker: number, cause?: unknown): StreamLlmError {
-  return new StreamLlmError('BAD_ARGUMENT', message, {
-    context: { reason: 'WORKER_FAILED', worker },
+  return new StreamLlmError('WORKER_FAILED', message, {
+    context: { worker },
     hint: 'the kernel thread pool is unusable now: close() these ops and create new ones (or use threads: 1)',
     cause,
   });
