@@ -1,15 +1,18 @@
 /**
  * Integer-weight matvec (n = 1, decode): Q8_0, Q4_0, Q4_K, Q6_K against
- * activations quantized once per call to int8 values in blocks of 32 with an
+ * activations quantized once per call to i16 values in blocks of 32 with an
  * f32 scale. (Prefill, n > 1, goes through float.ts mmPanel instead.)
  *
  * Changes against the scalar oracle:
- * - activations are quantized (the oracle uses them in f32). The values are
- *   stored pre-widened to i16 so every weight block needs only widening of
- *   its own bytes and `i32x4.dot_i16x8_s` (the fastest Q8 form measured in
- *   notes/cpu-kernels.md; no relaxed SIMD). Scales stay f32, not f16 as in
- *   ggml, so the only extra error is the rounding of each activation to its
- *   block's grid: |err| <= sum over blocks of (amax_b/127/2)·sum|w| in block b.
+ * - activations are quantized (the oracle uses them in f32), to 16-bit
+ *   integers in blocks of 32 with an f32 scale amax/32767. notes/cpu-kernels.md
+ *   found pre-widening int8 activations to i16 the fastest Q8 form
+ *   (`i32x4.dot_i16x8_s`, no relaxed SIMD); since the lanes are i16 anyway we
+ *   use their full range, not ggml's 8 bits: the same instructions, 256x less
+ *   rounding. The only extra error is each activation's rounding to its
+ *   block's grid: |err| <= sum over blocks of (amax_b/32767/2)·sum|w| in block b.
+ *   Sums cannot overflow i32: the worst lane (Q6_K: 4 products of 32·32767,
+ *   times a scale of 128, two such added) stays below 1.1e9.
  * - per 32-element block the integer dot is converted once and scaled by
  *   d_w·d_x into f32 lanes.
  * - Q4_K's "-dmin·m" term uses the exact f32 sum of the activation block
@@ -23,9 +26,12 @@ import { f32At, halfScale, hsum } from './common';
 export const Q4K_BYTES: i32 = 144;
 export const Q6K_BYTES: i32 = 210;
 
+/** Largest activation code: activations are rounded to amax/QMAX steps. */
+const QMAX: f32 = 32767;
+
 /**
- * x (n, cols) f32 -> xq (n, cols) i16, xd (n, cols/32) f32 scale, xs (n, cols/32) f32 sum.
- * cols must be a multiple of 32.
+ * x (count) f32 -> xq (count) i16, xd (count/32) f32 scale, xs (count/32) f32 sum.
+ * count must be a multiple of 32.
  */
 export function quantizeAct(x: usize, xq: usize, xd: usize, xs: usize, count: i32): void {
   const nb = count >> 5;
@@ -40,8 +46,8 @@ export function quantizeAct(x: usize, xq: usize, xd: usize, xs: usize, count: i3
     }
     m = f32x4.pmax(m, v128.shuffle<f32>(m, m, 2, 3, 0, 1));
     const amax = max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1));
-    const d: f32 = amax / 127;
-    const id = f32x4.splat(amax > 0 ? <f32>127 / amax : 0);
+    const d: f32 = amax / QMAX;
+    const id = f32x4.splat(amax > 0 ? QMAX / amax : 0);
     const q = xq + (<usize>b << 6);
     for (let k = 0; k < 4; k++) {
       const lo = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p + (<usize>k << 5)), id)));
