@@ -5,26 +5,11 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeRandomModel } from '../src/convert/random.js';
+import { syntheticSpmVocab, writeRandomModel } from '../src/convert/random.js';
 import type { Hparams } from '../src/models/types.js';
 import { GgmlType, typeName } from '../src/tensor/dtype.js';
-import { spmVocabToGgufMetadata, TokenType, type SpmVocab } from '../src/tokenizer/index.js';
+import { spmVocabToGgufMetadata } from '../src/tokenizer/index.js';
 import { BENCH_DIR } from './common.js';
-
-export function syntheticVocab(n: number): SpmVocab {
-  const tokens: string[] = ['<unk>', '<s>', '</s>'];
-  const types: number[] = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL];
-  for (let b = 0; b < 256; b++) {
-    tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
-    types.push(TokenType.BYTE);
-  }
-  for (let i = tokens.length; i < n; i++) {
-    tokens.push(`▁t${i.toString(36)}`);
-    types.push(TokenType.NORMAL);
-  }
-  const scores = Float32Array.from(tokens, (_, i) => -i);
-  return { tokens, scores, types: Int32Array.from(types), bos: 1, eos: 2, unk: 0, addBos: true, addEos: false, addSpacePrefix: true, byteFallback: true };
-}
 
 const llamaShape = (dim: number, layers: number, heads: number, kvHeads: number, ffn: number, ctx: number): Hparams => ({
   arch: 'llama',
@@ -58,7 +43,7 @@ export function benchModel(shape: keyof typeof SHAPES, type: GgmlType): string {
       type,
       seed: 42,
       name: `random ${shape}`,
-      metadata: spmVocabToGgufMetadata(syntheticVocab(32000)),
+      metadata: spmVocabToGgufMetadata(syntheticSpmVocab(32000)),
     });
   }
   return path;

@@ -95,3 +95,4 @@ const result = {
 };
 console.log(JSON.stringify(result, null, 2));
 saveResult(`sink-vs-recompute-${opsName}`, result);
+await (ops as Ops & { close?: () => Promise<void> | void }).close?.();

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { loadModel } from '../runtime/load.js';
 import { addEngineFlags, engineOpsFrom, type EngineFlags } from './engine-flags.js';
-import { info, intArg } from './util.js';
+import { info, intArg, progressBar } from './util.js';
 
 interface BenchFlags extends EngineFlags {
   model: string;
@@ -25,7 +25,7 @@ export function registerBench(program: Command): void {
     const ops = await engineOpsFrom(f);
     try {
       const t0 = performance.now();
-      const m = loadModel(f.model, { ops });
+      const m = loadModel(f.model, { ops, onProgress: progressBar('loading') });
       const loadS = (performance.now() - t0) / 1000;
       const V = m.hparams.vocabSize;
       // Fixed, varied ids (no tokenizer needed); BOS-like id 1 first when the vocabulary has it.

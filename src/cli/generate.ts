@@ -5,7 +5,7 @@ import type { Ops } from '../kernels/types.js';
 import { loadModel } from '../runtime/load.js';
 import { addCacheFlags, cacheOptionsFrom, describeCache, type CacheFlags } from './cache-flags.js';
 import { addEngineFlags, engineOpsFrom, type EngineFlags } from './engine-flags.js';
-import { floatArg, formatBytes, info, intArg, NO_MODEL_MESSAGE } from './util.js';
+import { floatArg, formatBytes, info, intArg, NO_MODEL_MESSAGE, progressBar } from './util.js';
 
 interface GenerateFlags extends CacheFlags, EngineFlags {
   model?: string;
@@ -56,7 +56,7 @@ export function registerGenerate(program: Command): void {
 }
 
 async function run(f: GenerateFlags & { model: string }, ops: Ops, t0: number): Promise<void> {
-    const m = loadModel(f.model, { ops, ...(f.tokenizer !== undefined ? { tokenizer: f.tokenizer } : {}) });
+    const m = loadModel(f.model, { ops, onProgress: progressBar('loading'), ...(f.tokenizer !== undefined ? { tokenizer: f.tokenizer } : {}) });
     const tok = m.tokenizer;
     if (tok === undefined) {
       throw new StreamLlmError('TOKENIZER_MISSING', `${f.model} has no tokenizer`, {

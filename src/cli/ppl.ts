@@ -6,7 +6,7 @@ import { perplexity } from '../eval/perplexity.js';
 import { loadModel, type LoadedModel } from '../runtime/load.js';
 import { addCacheFlags, cacheOptionsFrom, describeCache, type CacheFlags } from './cache-flags.js';
 import { addEngineFlags, engineOpsFrom, type EngineFlags } from './engine-flags.js';
-import { info, intArg, NO_MODEL_MESSAGE } from './util.js';
+import { info, intArg, NO_MODEL_MESSAGE, progressBar } from './util.js';
 
 interface PplFlags extends CacheFlags, EngineFlags {
   model?: string;
@@ -67,7 +67,7 @@ export function registerPpl(program: Command): void {
     }
     const ops = await engineOpsFrom(f);
     try {
-      score(f as PplFlags & { model: string }, loadModel(f.model, { ops, ...(f.tokenizer !== undefined ? { tokenizer: f.tokenizer } : {}) }));
+      score(f as PplFlags & { model: string }, loadModel(f.model, { ops, onProgress: progressBar('loading'), ...(f.tokenizer !== undefined ? { tokenizer: f.tokenizer } : {}) }));
     } finally {
       await ops.close();
     }

@@ -57,3 +57,24 @@ streamllm does not ship a default model yet. To get a small one to try:
   curl -LO https://github.com/karpathy/llama2.c/raw/master/tokenizer.bin
   npx streamllm generate -m stories15M.bin --tokenizer tokenizer.bin -p "Once upon a time"
 Any Llama-architecture GGUF (F32, F16, BF16, Q8_0 or Q4_0 weights) works too, e.g. TinyLlama-1.1B Q8_0.`;
+
+/**
+ * Loading progress on stderr for big files (a TTY only, so logs and pipes stay clean).
+ * Returns an onProgress callback for loadModel/convert, or undefined when silent.
+ */
+export function progressBar(label: string, minBytes = 64 * 2 ** 20): ((done: number, total: number) => void) | undefined {
+  if (process.stderr.isTTY !== true) return undefined;
+  let last = -1;
+  const t0 = performance.now();
+  return (done, total) => {
+    if (total < minBytes) return;
+    const pct = Math.floor((100 * done) / total);
+    if (pct === last) return;
+    last = pct;
+    const width = 30;
+    const fill = Math.round((width * done) / total);
+    const mbs = done / 2 ** 20 / Math.max((performance.now() - t0) / 1000, 1e-3);
+    process.stderr.write(`\r${label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${pct}% ${formatBytes(done)}/${formatBytes(total)} ${mbs.toFixed(0)} MB/s`);
+    if (done >= total) process.stderr.write('\n');
+  };
+}

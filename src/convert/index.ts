@@ -1,4 +1,4 @@
 export { convertLlama2c, WEIGHT_TYPES } from './llama2c.js';
 export type { ConvertLlama2cOptions, WeightType } from './llama2c.js';
-export { writeRandomLlama, writeRandomModel } from './random.js';
+export { writeRandomLlama, writeRandomModel, syntheticSpmVocab } from './random.js';
 export type { RandomModelOptions } from './random.js';

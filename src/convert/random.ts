@@ -14,6 +14,8 @@ import { archModule, ggufMetadataFor } from '../models/registry.js';
 import type { Hparams } from '../models/types.js';
 import { SeededRng } from '../sampling/rng.js';
 import { GgmlType } from '../tensor/dtype.js';
+import { TokenType } from '../tokenizer/types.js';
+import type { SpmVocab } from '../tokenizer/spm-vocab.js';
 import { quantize } from '../tensor/quant.js';
 
 export interface RandomModelOptions {
@@ -36,7 +38,8 @@ export interface RandomModelOptions {
   readonly name?: string;
 }
 
-const FILE_TYPE: Partial<Record<GgmlType, number>> = { [GgmlType.F32]: 0, [GgmlType.F16]: 1, [GgmlType.Q4_0]: 2, [GgmlType.Q8_0]: 7 };
+// llama.cpp's LLAMA_FTYPE_* codes (Q4_K and Q6_K as their "_M" / plain variants).
+const FILE_TYPE: Partial<Record<GgmlType, number>> = { [GgmlType.F32]: 0, [GgmlType.F16]: 1, [GgmlType.Q4_0]: 2, [GgmlType.Q8_0]: 7, [GgmlType.Q4_K]: 15, [GgmlType.Q6_K]: 18, [GgmlType.BF16]: 32 };
 
 /**
  * Writes the model to `path`; returns bytes written.
@@ -87,3 +90,24 @@ export function writeRandomModel(path: string, opts: RandomModelOptions): number
 
 /** The original name, from when only Llama was supported; same function. */
 export const writeRandomLlama = writeRandomModel;
+
+/**
+ * A synthetic SentencePiece vocabulary of `n` tokens (<unk>, <s>, </s>, the 256
+ * byte tokens, then placeholder pieces) so random-weight models carry a
+ * tokenizer llama.cpp accepts. Speed and exactness tests feed token ids, so
+ * the pieces themselves do not matter.
+ */
+export function syntheticSpmVocab(n: number): SpmVocab {
+  const tokens: string[] = ['<unk>', '<s>', '</s>'];
+  const types: number[] = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL];
+  for (let b = 0; b < 256; b++) {
+    tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+    types.push(TokenType.BYTE);
+  }
+  for (let i = tokens.length; i < n; i++) {
+    tokens.push(`\u2581t${i.toString(36)}`);
+    types.push(TokenType.NORMAL);
+  }
+  const scores = Float32Array.from(tokens, (_, i) => -i);
+  return { tokens, scores, types: Int32Array.from(types), bos: 1, eos: 2, unk: 0, addBos: true, addEos: false, addSpacePrefix: true, byteFallback: true };
+}

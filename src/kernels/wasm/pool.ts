@@ -38,11 +38,14 @@ const WAIT_MS = 20;
  * registers tsx itself before importing worker.ts.
  */
 function spawnWorker(init: WorkerInit): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+  // Workers inherit the parent's node flags; flags about the *main* script's
+  // input (node --input-type=module -e ...) make a worker fail to start.
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type') && a !== '-e' && a !== '--eval' && a !== '-p' && a !== '--print');
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData: init, execArgv });
   const src = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const boot = `import(${tsx}).then((m) => { m.register(); return import(${src}); })`;
-  return new Worker(boot, { eval: true, workerData: init });
+  return new Worker(boot, { eval: true, workerData: init, execArgv });
 }
 
 export class ThreadPool {
@@ -69,6 +72,9 @@ export class ThreadPool {
       w.on('exit', (code) => {
         if (!this.closed) this.fail(workerError(`kernel worker ${tid} exited (code ${code})`, tid));
       });
+      // Adding 'message' listeners re-references the worker's port: unref again, so a
+      // forgotten close() never keeps the process alive.
+      w.unref();
     });
   }
 
