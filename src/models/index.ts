@@ -27,3 +27,5 @@ export type { WeightLoadOptions } from './load.js';
 export { llama2cHparams, validateHparams } from './hparams.js';
 export { llamaHparamsFromGguf, llamaGgufMetadata } from './llama.js';
 export { alibiSlopes } from './layers/index.js';
+export { openHfWeights, hparamsFromHfConfig, hfModelType, hfTokenizerHints, hfTensorMap, HfConfig, HfTensorSource, HF_MODEL_TYPES } from './hf/index.js';
+export type { HfWeights, HfWeightsOptions, HfModelType, HfTensorMap } from './hf/index.js';

@@ -3,7 +3,7 @@
  * normalized hyperparameters, and the tokenizer (embedded in GGUF, or a
  * llama2.c tokenizer.bin given alongside).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { StreamLlmError } from '../errors.js';
 import { GgufFile } from '../formats/gguf/reader.js';
 import { Llama2cCheckpoint, LLAMA2C_MAGIC } from '../formats/llama2c/checkpoint.js';
@@ -11,16 +11,19 @@ import { readLlama2cTokenizer } from '../formats/llama2c/tokenizer.js';
 import { scalarOps } from '../kernels/scalar.js';
 import type { Ops } from '../kernels/types.js';
 import { llama2cHparams, type MetadataReader } from '../models/hparams.js';
+import { hfTokenizerHints, openHfWeights } from '../models/hf/index.js';
 import { loadWeights } from '../models/load.js';
 import { hparamsFromGguf } from '../models/registry.js';
 import type { Hparams, Model } from '../models/types.js';
 import { tokenizerFromGguf } from '../tokenizer/from-gguf.js';
+import { readHfTokenizerFiles, tokenizerFromHf } from '../tokenizer/from-hf.js';
 import { SpmTokenizer } from '../tokenizer/spm.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { createOps, type EngineOptions } from './engine.js';
 import { Session, type SessionOptions } from './session.js';
 
-export type ModelFormat = 'gguf' | 'llama2c';
+/** 'hf': a Hugging Face checkpoint folder (config.json, safetensors weights, tokenizer.json). */
+export type ModelFormat = 'gguf' | 'llama2c' | 'hf';
 
 export interface LoadOptions {
   /** llama2.c tokenizer.bin (GGUF files carry their own tokenizer). */
@@ -51,8 +54,9 @@ export const SINK_TOKEN_KEY = 'streamllm.sink_token_id';
 
 const GGUF_MAGIC_BYTES = 0x46554747;
 
-/** Sniff the first bytes: GGUF magic, llama2.c v1 magic, or (fallback) a llama2.c v0 header. */
+/** A folder is an HF checkpoint; a file is sniffed: GGUF magic, llama2.c v1 magic, or (fallback) a llama2.c v0 header. */
 export function detectFormat(path: string): ModelFormat {
+  if (isDirectory(path)) return 'hf';
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -75,6 +79,14 @@ export function detectFormat(path: string): ModelFormat {
   return 'llama2c'; // legacy llama2.c has no magic; its header is validated on open
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // reported by the open below
+  }
+}
+
 export function ggufMetadataReader(f: GgufFile): MetadataReader {
   return {
     name: f.name,
@@ -86,7 +98,8 @@ export function ggufMetadataReader(f: GgufFile): MetadataReader {
 }
 
 /**
- * Load a model for inference.
+ * Load a model for inference: a GGUF file, a llama2.c checkpoint, or a
+ * Hugging Face checkpoint folder (config.json + safetensors + tokenizer.json).
  * @example
  * const m = loadModel('model.gguf');
  * const s = m.createSession();
@@ -110,6 +123,17 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
       if (f.metadata.has(SINK_TOKEN_KEY)) sinkToken = f.getNumber(SINK_TOKEN_KEY);
     } finally {
       f.close();
+    }
+  } else if (format === 'hf') {
+    const w = openHfWeights(path);
+    try {
+      // The tokenizer first: a bad tokenizer.json should fail before gigabytes are read.
+      const files = readHfTokenizerFiles(path);
+      tokenizer = files === undefined ? undefined : tokenizerFromHf(files, hfTokenizerHints(w));
+      model = loadWeights(w.hparams, w.source, ops, opts);
+      if (opts.tokenizer !== undefined) tokenizer = llama2cTokenizer(opts.tokenizer, w.hparams.vocabSize);
+    } finally {
+      w.close();
     }
   } else {
     const ck = Llama2cCheckpoint.open(path);

@@ -13,3 +13,4 @@ export { preTokenizer, SUPPORTED_PRE_TOKENIZERS, type PreTokenizer } from './bpe
 export { BYTE_TO_CHAR, bytesToByteLevel } from './byte-unicode.js';
 export { bpeVocabFromGguf } from './bpe-from-gguf.js';
 export { spmVocabFromGguf, tokenizerFromGguf, type GgufMetadataSource } from './from-gguf.js';
+export { vocabFromHf, tokenizerFromHf, hfVocabToGgufMetadata, readHfTokenizerFiles, type HfTokenizerFiles, type HfTokenizerOptions, type HfVocab } from './from-hf.js';
