@@ -62,6 +62,17 @@ test('convert --from hf writes a GGUF with the tokenizer; generate runs on the f
   assert.ok(g.out.startsWith('Hello'), g.out);
   const g2 = run(['generate', '-m', out, '-p', 'Hello', '-n', '8', '--temp', '0']);
   assert.equal(g2.code, 0, g2.err);
+
+  // inspect and tokenize read the folder too (config.json + safetensors + tokenizer.json), and agree with the GGUF.
+  const i = run(['inspect', folder]);
+  assert.equal(i.code, 0, i.err);
+  assert.match(i.out, /\(.*hf\)/);
+  assert.match(i.out, /architecture: /);
+  assert.match(i.out, /blk\.0\.attn_q\.weight/);
+  const tf = run(['tokenize', '-m', folder, '--text', 'Hello world, streaming!']);
+  const tg = run(['tokenize', '-m', keep, '--text', 'Hello world, streaming!']);
+  assert.equal(tf.code, 0, tf.err);
+  assert.equal(tf.out, tg.out);
 });
 
 test('convert --from hf errors are typed and reported without a stack trace', () => {

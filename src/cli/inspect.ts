@@ -1,6 +1,8 @@
 /** `streamllm inspect`: what a model file holds, without loading its weights. */
 import type { Command } from 'commander';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { HF_CONFIG_FILE, openHfWeights } from '../models/hf/index.js';
 import { GgufFile } from '../formats/gguf/reader.js';
 import { entryTypeName, formatValue } from '../formats/gguf/describe.js';
 import { Llama2cCheckpoint } from '../formats/llama2c/checkpoint.js';
@@ -14,7 +16,7 @@ import { formatBytes } from './util.js';
 
 export interface Inspection {
   file: string;
-  format: 'gguf' | 'llama2c';
+  format: 'gguf' | 'llama2c' | 'hf';
   fileBytes: number;
   hparams?: Hparams;
   /** Why hparams are absent (e.g. a vocabulary-only GGUF). */
@@ -29,7 +31,7 @@ export interface Inspection {
 
 export function inspectFile(path: string): Inspection {
   const format = detectFormat(path); // typed FILE_NOT_FOUND / FILE_READ before anything else
-  const fileBytes = statSync(path).size;
+  const fileBytes = format === 'hf' ? 0 : statSync(path).size;
   const rows = (ts: readonly TensorDesc[]) =>
     ts.map((t) => ({ name: t.name, type: typeName(t.type), shape: [...t.dims], bytes: t.nBytes }));
   let r: Inspection;
@@ -49,6 +51,20 @@ export function inspectFile(path: string): Inspection {
       }
     } finally {
       f.close();
+    }
+  } else if (format === 'hf') {
+    const w = openHfWeights(path);
+    try {
+      // openHfWeights validated config.json already; show its scalar and small entries as metadata.
+      const raw = JSON.parse(readFileSync(join(path, HF_CONFIG_FILE), 'utf8')) as Record<string, unknown>;
+      const metadata = Object.entries(raw).map(([key, v]) => {
+        const text = JSON.stringify(v) ?? String(v);
+        return { key, type: Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v, value: text.length > 80 ? `${text.slice(0, 80)}…` : text };
+      });
+      const tensors = rows(w.source.tensors);
+      r = { file: path, format: 'hf', fileBytes: tensors.reduce((a, t) => a + t.bytes, 0), hparams: w.hparams, metadata, tensors, parameters: 0, weightBytes: 0 };
+    } finally {
+      w.close();
     }
   } else {
     const ck = Llama2cCheckpoint.open(path);

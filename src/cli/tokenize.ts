@@ -6,12 +6,28 @@ import { GgufFile } from '../formats/gguf/reader.js';
 import { Llama2cCheckpoint } from '../formats/llama2c/checkpoint.js';
 import { detectFormat, llama2cTokenizer } from '../runtime/load.js';
 import { tokenizerFromGguf } from '../tokenizer/from-gguf.js';
+import { readHfTokenizerFiles, tokenizerFromHf } from '../tokenizer/from-hf.js';
+import { hfTokenizerHints, openHfWeights } from '../models/hf/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { NO_MODEL_MESSAGE } from './util.js';
 
 /** Only the tokenizer is read: no weights are loaded. */
 export function openTokenizer(model: string, tokenizerBin?: string): Tokenizer {
-  if (detectFormat(model) === 'gguf') {
+  const format = detectFormat(model);
+  if (format === 'hf') {
+    // A Hugging Face folder: tokenizer.json, with config.json's hints; no weights are read.
+    const w = openHfWeights(model);
+    try {
+      const files = readHfTokenizerFiles(model);
+      if (files === undefined) {
+        throw new StreamLlmError('TOKENIZER_MISSING', `${model} has no tokenizer.json`, { context: { file: model } });
+      }
+      return tokenizerFromHf(files, hfTokenizerHints(w));
+    } finally {
+      w.close();
+    }
+  }
+  if (format === 'gguf') {
     const f = GgufFile.open(model);
     try {
       if (tokenizerBin !== undefined) return llama2cTokenizer(tokenizerBin, f.getNumber('llama.vocab_size'));
