@@ -56,8 +56,8 @@ interface Vs {
     prefillRatio: number;
   }[];
 }
-const v = load<Vs>('vs-llamacpp');
-if (v !== undefined) {
+for (const v of [load<Vs>('vs-llamacpp'), load<Vs>('vs-llamacpp-arch')]) {
+  if (v === undefined) continue;
   console.log(`### streamllm vs llama.cpp: ${v.command}\n\nMachine: ${JSON.stringify(v.machine)}\n`);
   console.log('| model | threads | decode tok/s (ours / llama.cpp) | ratio | prefill tok/s (ours / llama.cpp) | ratio | load s (ours / llama.cpp) | peak RSS MB (ours / llama.cpp) |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');

@@ -18,6 +18,7 @@ const threadList = (a.get('threads') ?? '1,2').split(',').map(Number);
 const prompt = Number(a.get('prompt') ?? 128);
 const gen = Number(a.get('gen') ?? 64);
 const quick = a.get('models') === 'quick';
+const archOnly = a.get('models') === 'arch';
 const CLI = join(BENCH_DIR, '..', 'dist', 'cli', 'main.js');
 if (!existsSync(CLI)) {
   console.error('build first: npm run build');
@@ -25,7 +26,13 @@ if (!existsSync(CLI)) {
 }
 
 const aidreams = join(BENCH_DIR, '..', '..', 'shared', 'fixtures', 'models', 'aidreams260K.bin');
-const models: [string, () => string][] = [
+const archModels: [string, () => string][] = [
+  ['pythia-160m F32', () => benchModel('pythia-160m', GgmlType.F32)],
+  ['pythia-160m Q8_0', () => benchModel('pythia-160m', GgmlType.Q8_0)],
+  ['mpt-125m F32', () => benchModel('mpt-125m', GgmlType.F32)],
+  ['mpt-125m Q8_0', () => benchModel('mpt-125m', GgmlType.Q8_0)],
+];
+const models: [string, () => string][] = archOnly ? archModels : [
   ['llama-110m F32', () => benchModel('llama-110m', GgmlType.F32)],
   ['llama-110m Q8_0', () => benchModel('llama-110m', GgmlType.Q8_0)],
   ['llama-110m Q4_0', () => benchModel('llama-110m', GgmlType.Q4_0)],
@@ -37,8 +44,9 @@ const models: [string, () => string][] = [
       ] as [string, () => string][])),
 ];
 
+if (!archOnly && !quick) models.push(...archModels);
 /** aidreams (a llama2.c checkpoint) runs as the GGUF `streamllm convert` makes of it. */
-if (existsSync(aidreams)) {
+if (!archOnly && existsSync(aidreams)) {
   const out = join(BENCH_DIR, 'out', 'aidreams260K.gguf');
   if (!existsSync(out)) {
     spawnSync(process.execPath, [CLI, 'convert', '--from', 'llama2c', aidreams, '--tokenizer', aidreams.replace('.bin', '.tok512.bin'), '-o', out], { stdio: 'inherit' });
@@ -94,6 +102,6 @@ for (const [label, make] of models) {
     );
   }
 }
-const result = { machine: machine(), command: `node --import tsx bench/vs-llamacpp.ts --runs ${runs} --threads ${threadList.join(',')} --prompt ${prompt} --gen ${gen}${quick ? ' --models quick' : ''}`, rows };
+const result = { machine: machine(), command: `node --import tsx bench/vs-llamacpp.ts --runs ${runs} --threads ${threadList.join(',')} --prompt ${prompt} --gen ${gen}${quick ? ' --models quick' : archOnly ? ' --models arch' : ''}`, rows };
 console.log(JSON.stringify(result, null, 2));
-saveResult('vs-llamacpp', result);
+saveResult(archOnly ? 'vs-llamacpp-arch' : 'vs-llamacpp', result);
