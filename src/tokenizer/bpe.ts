@@ -23,14 +23,15 @@
  * (" ," → ",", " 's" → "'s", ...) is lossy, so it is opt-in here
  * (`cleanUpSpaces`); without it decode(encode(x)) === x.
  */
-import { StreamLlmError, requireArg } from '../errors.js';
+import { requireArg } from '../errors.js';
 import { BigramHeap } from './bigram-heap.js';
 import { bytesToByteLevel, charToByte } from './byte-unicode.js';
 import { preTokenizer, unsupportedPreTokenizer, type PreTokenizer } from './bpe-pretokenize.js';
 import { validateBpeVocab, type BpeVocab } from './bpe-vocab.js';
-import { detokenize, Utf8StreamDecoder, type LeadingSpacePolicy, type PieceSource } from './detokenize.js';
+import { detokenize, Utf8StreamDecoder, type LeadingSpacePolicy } from './detokenize.js';
 import { SpecialMatcher } from './special.js';
-import { TokenType, type DecodeOptions, type EncodeOptions, type StreamDecoder, type Tokenizer } from './types.js';
+import { VocabTokenizer } from './vocab-tokenizer.js';
+import { type DecodeOptions, type EncodeOptions, type StreamDecoder, type Tokenizer } from './types.js';
 
 export interface BpeDecodeOptions extends DecodeOptions {
   /**
@@ -42,9 +43,7 @@ export interface BpeDecodeOptions extends DecodeOptions {
   cleanUpSpaces?: boolean;
 }
 
-const EMPTY = new Uint8Array(0);
 const utf8 = new TextEncoder();
-const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/;
 // Unpaired UTF-16 surrogates: llama.cpp receives them as U+FFFD through UTF-8.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const NO_STRIP: LeadingSpacePolicy = { stripAfterStart: false };
@@ -57,24 +56,14 @@ const WORD_CACHE_LIMIT = 50_000;
  *   tok.encode('Hello world');        // [15496, 995] with GPT-2
  *   tok.decode([15496, 995]);          // 'Hello world'
  */
-export class BpeTokenizer implements Tokenizer, PieceSource {
-  readonly vocab: BpeVocab;
-  readonly vocabSize: number;
-  readonly bos: number | undefined;
-  readonly eos: number | undefined;
-  readonly unk: number | undefined;
-  readonly addBos: boolean;
+export class BpeTokenizer extends VocabTokenizer<BpeVocab> implements Tokenizer {
   readonly preTokenizer: PreTokenizer;
   /** Whether llama.cpp's detokenizer cleans up spaces for this vocabulary (see `BpeDecodeOptions`). */
   readonly cleanSpaces: boolean;
 
-  private readonly ids = new Map<string, number>();
   /** Merge rank by "left right". Byte-level symbols never contain ' ', so the key is unambiguous. */
   private readonly ranks = new Map<string, number>();
-  /** Lazily built visible bytes per id (control tokens: empty). */
-  private readonly pieces: (Uint8Array | undefined)[];
   private readonly special: SpecialMatcher;
-  private readonly eog: ReadonlySet<number>;
   private readonly wordCache = new Map<string, readonly number[]>();
   private readonly heap = new BigramHeap();
 
@@ -82,38 +71,18 @@ export class BpeTokenizer implements Tokenizer, PieceSource {
     validateBpeVocab(vocab);
     const pre = preTokenizer(vocab.pre);
     if (pre === undefined) throw unsupportedPreTokenizer(vocab.pre);
-    this.vocab = vocab;
-    this.vocabSize = vocab.tokens.length;
-    this.bos = vocab.bos;
-    this.eos = vocab.eos;
-    this.unk = vocab.unk;
-    this.addBos = vocab.addBos;
+    super(vocab);
     this.preTokenizer = pre;
     this.cleanSpaces = pre.cleanSpaces;
-    this.pieces = new Array<Uint8Array | undefined>(this.vocabSize);
-
-    const specials: { id: number; text: string; lstrip: boolean; rstrip: boolean; always: boolean }[] = [];
-    vocab.tokens.forEach((text, id) => {
-      if (text.length === 0) return;
-      this.ids.set(text, id);
-      const type = vocab.types[id];
-      if (type === TokenType.CONTROL || type === TokenType.UNKNOWN || type === TokenType.USER_DEFINED) {
-        // User-defined tokens are matched even in plain text (llama.cpp, after HF tokenizers):
-        // GPT-NeoX's whitespace-run tokens and DeepSeek's extra byte characters rely on it.
-        specials.push({ id, text, lstrip: false, rstrip: false, always: type === TokenType.USER_DEFINED });
-      }
-    });
-    this.special = new SpecialMatcher(specials);
+    // User-defined tokens match in plain text: GPT-NeoX's whitespace-run tokens and
+    // DeepSeek's extra byte characters rely on it.
+    this.special = new SpecialMatcher(this.specialTokens());
 
     vocab.merges.forEach((rule, rank) => {
       // llama.cpp splits at the first space after position 0; rules without one never match.
       const at = rule.indexOf(' ', 1);
       if (at > 0 && !this.ranks.has(rule)) this.ranks.set(rule, rank);
     });
-
-    const eog = new Set(vocab.eogIds ?? []);
-    if (vocab.eos !== undefined) eog.add(vocab.eos);
-    this.eog = eog;
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
@@ -140,63 +109,8 @@ export class BpeTokenizer implements Tokenizer, PieceSource {
     return new Utf8StreamDecoder(this, NO_STRIP, opts.skipSpecial ?? true);
   }
 
-  tokenPiece(id: number): Uint8Array {
-    return this.piece(id, true).slice();
-  }
-
-  /** PieceSource: the returned array is shared; callers must not modify it. */
-  piece(id: number, skipSpecial: boolean): Uint8Array {
-    this.check(id);
-    const type = this.vocab.types[id];
-    if (!skipSpecial && (type === TokenType.CONTROL || type === TokenType.UNKNOWN)) {
-      return utf8.encode(this.vocab.tokens[id]!);
-    }
-    return (this.pieces[id] ??= this.buildPiece(id));
-  }
-
-  tokenText(id: number): string {
-    this.check(id);
-    return this.vocab.tokens[id]!;
-  }
-
-  /** The id of an exact vocabulary entry (in byte-level form, e.g. 'Ġworld'), if any. */
-  tokenId(text: string): number | undefined {
-    return this.ids.get(text);
-  }
-
-  isControl(id: number): boolean {
-    this.check(id);
-    return this.vocab.types[id] === TokenType.CONTROL;
-  }
-
-  isEog(id: number): boolean {
-    return this.eog.has(id);
-  }
-
-  private check(id: number): void {
-    if (!(Number.isInteger(id) && id >= 0 && id < this.vocabSize)) {
-      throw new StreamLlmError('TOKEN_OUT_OF_RANGE', `token id ${id} is outside the vocabulary (size ${this.vocabSize})`, {
-        context: { actual: id, expected: `0..${this.vocabSize - 1}` },
-      });
-    }
-  }
-
-  private buildPiece(id: number): Uint8Array {
-    const text = this.vocab.tokens[id]!;
-    switch (this.vocab.types[id]) {
-      case TokenType.NORMAL:
-        return byteLevelToBytes(text);
-      case TokenType.USER_DEFINED:
-        // Verbatim, not byte-decoded: these were matched in raw text.
-        return utf8.encode(text);
-      case TokenType.BYTE: {
-        const m = BYTE_TOKEN.exec(text);
-        return m ? Uint8Array.of(parseInt(m[1]!, 16)) : utf8.encode(text);
-      }
-      default:
-        // CONTROL / UNKNOWN (when skipping specials), UNUSED, UNDEFINED: nothing.
-        return EMPTY;
-    }
+  protected normalBytes(text: string): Uint8Array {
+    return byteLevelToBytes(text);
   }
 
   private encodeWord(word: string, out: number[]): void {

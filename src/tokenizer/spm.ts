@@ -28,15 +28,14 @@
  * whitespace collapsing. Lone UTF-16 surrogates are encoded as U+FFFD bytes.
  */
 import { StreamLlmError, requireArg } from '../errors.js';
-import { detokenize, Utf8StreamDecoder, type LeadingSpacePolicy, type PieceSource } from './detokenize.js';
+import { detokenize, Utf8StreamDecoder, type LeadingSpacePolicy } from './detokenize.js';
 import { BigramHeap } from './bigram-heap.js';
 import { SpecialMatcher } from './special.js';
 import { SPM_SPACE, validateSpmVocab, type SpmVocab } from './spm-vocab.js';
-import { TokenType, type DecodeOptions, type EncodeOptions, type StreamDecoder, type Tokenizer } from './types.js';
+import { VocabTokenizer } from './vocab-tokenizer.js';
+import { type DecodeOptions, type EncodeOptions, type StreamDecoder, type Tokenizer } from './types.js';
 
-const EMPTY = new Uint8Array(0);
 const utf8 = new TextEncoder();
-const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/;
 
 /**
  * @example
@@ -44,53 +43,23 @@ const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/;
  *   tok.encode('Hello world');            // [1, 15043, 3186]  (BOS added)
  *   tok.decode([1, 15043, 3186]);          // 'Hello world'
  */
-export class SpmTokenizer implements Tokenizer, PieceSource {
-  readonly vocab: SpmVocab;
-  readonly vocabSize: number;
-  readonly bos: number | undefined;
-  readonly eos: number | undefined;
-  readonly unk: number | undefined;
-  readonly addBos: boolean;
-
-  private readonly ids = new Map<string, number>();
+export class SpmTokenizer extends VocabTokenizer<SpmVocab> implements Tokenizer {
   /** Longest piece in UTF-16 units: no pair longer than this can merge. */
   private readonly maxPieceLen: number;
   /** Id of `<0xNN>` for each byte value, -1 if absent. (256) */
   private readonly byteIds = new Int32Array(256).fill(-1);
-  /** Lazily built visible bytes per id (control tokens: empty). */
-  private readonly pieces: (Uint8Array | undefined)[];
   private readonly special: SpecialMatcher;
-  private readonly eog: ReadonlySet<number>;
   private readonly space: string;
   private readonly policy: LeadingSpacePolicy;
 
   constructor(vocab: SpmVocab) {
     validateSpmVocab(vocab);
-    this.vocab = vocab;
-    this.vocabSize = vocab.tokens.length;
-    this.bos = vocab.bos;
-    this.eos = vocab.eos;
-    this.unk = vocab.unk;
-    this.addBos = vocab.addBos;
+    super(vocab);
     this.space = vocab.spaceChar ?? SPM_SPACE;
-    this.pieces = new Array<Uint8Array | undefined>(this.vocabSize);
-
     let maxLen = 0;
-    const lstrip = new Set(vocab.lstripIds ?? []);
-    const rstrip = new Set(vocab.rstripIds ?? []);
-    const specials: { id: number; text: string; lstrip: boolean; rstrip: boolean; always: boolean }[] = [];
-    vocab.tokens.forEach((text, id) => {
-      if (text.length === 0) return;
-      this.ids.set(text, id);
-      maxLen = Math.max(maxLen, text.length);
-      const type = vocab.types[id];
-      if (type === TokenType.CONTROL || type === TokenType.UNKNOWN || type === TokenType.USER_DEFINED) {
-        // User-defined tokens are matched even in plain text (llama.cpp, after HF tokenizers).
-        specials.push({ id, text, lstrip: lstrip.has(id), rstrip: rstrip.has(id), always: type === TokenType.USER_DEFINED });
-      }
-    });
+    for (const text of vocab.tokens) maxLen = Math.max(maxLen, text.length);
     this.maxPieceLen = maxLen;
-    this.special = new SpecialMatcher(specials);
+    this.special = new SpecialMatcher(this.specialTokens(new Set(vocab.lstripIds ?? []), new Set(vocab.rstripIds ?? [])));
 
     for (let b = 0; b < 256; b++) {
       const hex = b.toString(16).toUpperCase().padStart(2, '0');
@@ -98,10 +67,6 @@ export class SpmTokenizer implements Tokenizer, PieceSource {
       const id = this.ids.get(`<0x${hex}>`) ?? (b < 0x80 ? this.ids.get(String.fromCharCode(b)) : undefined);
       if (id !== undefined) this.byteIds[b] = id;
     }
-
-    const eog = new Set(vocab.eogIds ?? []);
-    if (vocab.eos !== undefined) eog.add(vocab.eos);
-    this.eog = eog;
     this.policy = { stripAfterStart: vocab.addSpacePrefix, bos: vocab.bos };
   }
 
@@ -136,64 +101,8 @@ export class SpmTokenizer implements Tokenizer, PieceSource {
     return new Utf8StreamDecoder(this, this.policy, opts.skipSpecial ?? true);
   }
 
-  tokenPiece(id: number): Uint8Array {
-    return this.piece(id, true).slice();
-  }
-
-  /** PieceSource: the returned array is shared; callers must not modify it. */
-  piece(id: number, skipSpecial: boolean): Uint8Array {
-    this.check(id);
-    const type = this.vocab.types[id];
-    if (!skipSpecial && (type === TokenType.CONTROL || type === TokenType.UNKNOWN)) {
-      return utf8.encode(this.vocab.tokens[id]!);
-    }
-    return (this.pieces[id] ??= this.buildPiece(id));
-  }
-
-  tokenText(id: number): string {
-    this.check(id);
-    return this.vocab.tokens[id]!;
-  }
-
-  /** The id of an exact vocabulary piece (written with '▁'), if any. */
-  tokenId(text: string): number | undefined {
-    return this.ids.get(text);
-  }
-
-  isControl(id: number): boolean {
-    this.check(id);
-    return this.vocab.types[id] === TokenType.CONTROL;
-  }
-
-  isEog(id: number): boolean {
-    return this.eog.has(id);
-  }
-
-  private check(id: number): void {
-    if (!(Number.isInteger(id) && id >= 0 && id < this.vocabSize)) {
-      throw new StreamLlmError('TOKEN_OUT_OF_RANGE', `token id ${id} is outside the vocabulary (size ${this.vocabSize})`, {
-        context: { actual: id, expected: `0..${this.vocabSize - 1}` },
-      });
-    }
-  }
-
-  private buildPiece(id: number): Uint8Array {
-    const text = this.vocab.tokens[id]!;
-    switch (this.vocab.types[id]) {
-      case TokenType.NORMAL:
-        return utf8.encode(text.replaceAll(this.space, ' '));
-      case TokenType.USER_DEFINED:
-        // Rendered verbatim, '▁' included, as llama.cpp does.
-        return utf8.encode(text);
-      case TokenType.BYTE: {
-        const m = BYTE_TOKEN.exec(text);
-        // A byte-typed piece that is not <0xNN> is a broken vocabulary; show its text.
-        return m ? Uint8Array.of(parseInt(m[1]!, 16)) : utf8.encode(text);
-      }
-      default:
-        // CONTROL / UNKNOWN (when skipping specials), UNUSED, UNDEFINED: nothing.
-        return EMPTY;
-    }
+  protected normalBytes(text: string): Uint8Array {
+    return utf8.encode(text.replaceAll(this.space, ' '));
   }
 
   /** Steps 2-4 of the algorithm on one escaped fragment, appending ids to `out`. */
