@@ -59,12 +59,15 @@ export function benchModel(shape: keyof typeof SHAPES, type: GgmlType): string {
   const path = join(dir, `${shape}-${typeName(type).toLowerCase()}.gguf`);
   if (!existsSync(path)) {
     console.error(`writing ${path} ...`);
+    const metadata = vocabMetadataOf(shape);
+    // The vocabulary decides the embedding size (gpt-neox's has 50432 entries, mpt's 50277).
+    const tokens = metadata.find(([k]) => k === 'tokenizer.ggml.tokens')?.[1].value as { items: readonly unknown[] } | undefined;
     writeRandomModel(path, {
-      hparams: SHAPES[shape],
+      hparams: { ...SHAPES[shape], vocabSize: tokens?.items.length ?? SHAPES[shape].vocabSize } as Hparams,
       type,
       seed: 42,
       name: `random ${shape}`,
-      metadata: vocabMetadataOf(shape),
+      metadata,
     });
   }
   return path;
