@@ -118,3 +118,36 @@ export function setHalfTable(p: usize): void {
 @inline export function f32At(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
 }
+
+/**
+ * x86's vfmadd (ggml-cpu's _mm256_fmadd_ps), which the integer kernels
+ * reproduce: f32(a·b + c) with one rounding. wasm128 has no fused
+ * multiply-add; in f64 the product of two f32 (or of an f32 and an integer
+ * below 2^29) is exact, so only the sum rounds twice (to f64, then to f32),
+ * which differs from a single rounding with probability about 2^-29.
+ */
+@inline export function fma1(a: f32, b: f32, c: f32): f32 {
+  return <f32>(<f64>a * <f64>b + <f64>c);
+}
+
+/** fma1 on the low two f32 lanes of a, with b and c in f64 lanes holding f32 values (result likewise). */
+@inline export function fma2(a: v128, b: v128, c: v128): v128 {
+  return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(f64x2.promote_low_f32x4(a), b), c)));
+}
+
+/** fma1 on the low two i32 lanes of `dots` (integers), with s and acc as in fma2. */
+@inline export function fmaRows(dots: v128, s: v128, acc: v128): v128 {
+  return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(dots), s), acc)));
+}
+
+/** [sum of a's lanes, of b's, of c's, of d's], with interleaves only (single x86 unpack instructions). */
+@inline export function totals4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = i32x4.add(v128.shuffle<i32>(a, b, 0, 4, 1, 5), v128.shuffle<i32>(a, b, 2, 6, 3, 7)); // [a02, b02, a13, b13]
+  const cd = i32x4.add(v128.shuffle<i32>(c, d, 0, 4, 1, 5), v128.shuffle<i32>(c, d, 2, 6, 3, 7));
+  return i32x4.add(v128.shuffle<i32>(ab, cd, 0, 1, 4, 5), v128.shuffle<i32>(ab, cd, 2, 3, 6, 7));
+}
+
+/** Sum of the 4 i32 lanes. */
+@inline export function itotal(v: v128): i32 {
+  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
+}

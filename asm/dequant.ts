@@ -9,7 +9,7 @@
  * once per n tokens, and a scalar decode cost Q4_K prefill ~20%.
  */
 import { f32At, half, halfScale, T_Q4_0, T_Q4_K, T_Q6_K, T_Q8_0 } from './common';
-import { q4kScale, Q4K_BYTES, Q6K_BYTES } from './quant';
+import { q4kScale, Q4K_BYTES, Q6K_BYTES } from './kquant';
 
 /** 8 int16 lanes times d, as two f32x4 stores at dst. */
 @inline function store8(dst: usize, q: v128, d: v128): void {

@@ -10,19 +10,25 @@
  */
 import { T_BF16, T_F16, T_F32, T_Q4_0, T_Q4_K, T_Q6_K, T_Q8_0 } from './common';
 import { mmF32, mmPanel, mvF32, mvHalf, panelBytes } from './float';
-import { mvQ4_0, mvQ4K, mvQ6K, mvQ8_0 } from './quant';
+import { mvQ4K, mvQ6K } from './kquant';
+import { mvQ4_0, mvQ8_0 } from './quant';
 
 /**
  * out (n, rows) = x (n, cols) · W^T for rows [r0, r1). Matvecs (n = 1) of
- * integer types read the activations quantized by quantizeAct (xq, xd, xs);
- * everything else reads x (f32). `scratch` is this thread's panel
- * (scratchBytes(cols) bytes).
+ * integer types read the activations quantized by quantizeAct (xq, xd, xs;
+ * Q8_0 grid for Q8_0/Q4_0, Q8_K grid for Q4_K/Q6_K) when xq != 0, else run
+ * the f32 panels on x like prefill; everything else reads x (f32; for
+ * prefill on quantized activations the caller passes them through
+ * dequantAct first). `scratch` is this thread's panel (scratchBytes(cols)
+ * bytes).
  */
 export function matmulRange(
   type: i32, out: usize, w: usize, x: usize, xq: usize, xd: usize, xs: usize,
   rows: i32, cols: i32, n: i32, r0: i32, r1: i32, rowBytes: i32, scratch: usize,
 ): void {
-  if (n > 1) {
+  const integer = type == T_Q8_0 || type == T_Q4_0 || type == T_Q4_K || type == T_Q6_K;
+  if (n > 1 || (integer && xq == 0)) {
+    // Prefill, or a matvec on f32 activations (q8Activations 'never'): f32 panels.
     if (type == T_F32) mmF32(out, w, x, rows, cols, n, r0, r1);
     else mmPanel(type, out, w, x, rows, cols, n, r0, r1, rowBytes, scratch);
   } else if (type == T_F32) {
@@ -34,11 +40,11 @@ export function matmulRange(
   } else if (type == T_Q8_0) {
     mvQ8_0(out, w, xq, xd, cols, r0, r1);
   } else if (type == T_Q4_0) {
-    mvQ4_0(out, w, xq, xd, cols, r0, r1);
+    mvQ4_0(out, w, xq, xd, xs, cols, r0, r1);
   } else if (type == T_Q4_K) {
     mvQ4K(out, w, xq, xd, xs, cols, r0, r1);
   } else if (type == T_Q6_K) {
-    mvQ6K(out, w, xq, xd, cols, r0, r1);
+    mvQ6K(out, w, xq, xd, xs, cols, r0, r1);
   } else {
     unreachable();
   }

@@ -5,7 +5,7 @@
  * nothing: every pointer comes from the JS-side allocator.
  */
 export { matmulRange, scratchBytes, exec } from './exec';
-export { quantizeAct } from './quant';
+export { quantizeAct, dequantAct } from './act';
 export { setHalfTable } from './common';
 export { rmsnorm, layernorm, softmax, add, swiglu, gelu, ropeAdjacent, ropeHalves, dotRows, axpyRows } from './vector';
 export { dequantRow } from './dequant';

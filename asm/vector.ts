@@ -5,6 +5,7 @@
  * Changes against the scalar oracle:
  * - norm and softmax reductions accumulate in f64 lanes (as the oracle's JS
  *   numbers do); the per-element math is f32 with at most ~3 roundings.
+ *   RMSNorm rounds exactly as the oracle (and ggml) do, step by step.
  * - exp is the 1-2 ulp lane polynomial of common.ts; gelu is computed as
  *   v·sigmoid(2u), which equals 0.5·v·(1 + tanh(u)) without the cancellation
  *   tanh has near 0.
@@ -15,30 +16,38 @@
  */
 import { exp1, exp4, f32At, hsum, hsumD, widenAdd } from './common';
 
-/** Sum of squares of x[0..d) in f64. */
+/**
+ * Sum of squares of x[0..d) as ggml's rms_norm takes it: each square
+ * rounded to f32, the sum in f64.
+ */
 function sumSq(x: usize, d: i32): f64 {
   let acc = f64x2.splat(0);
   let i = 0;
   for (; i + 4 <= d; i += 4) {
-    // Widen before squaring: as in the oracle, x² is exact in f64.
     const v = v128.load(f32At(x, i));
-    const lo = f64x2.promote_low_f32x4(v);
-    const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
-    acc = f64x2.add(acc, f64x2.add(f64x2.mul(lo, lo), f64x2.mul(hi, hi)));
+    acc = widenAdd(acc, f32x4.mul(v, v));
   }
   let s = hsumD(acc);
   for (; i < d; i++) {
-    const v = <f64>load<f32>(f32At(x, i));
-    s += v * v;
+    const v = load<f32>(f32At(x, i));
+    s += <f64>(v * v);
   }
   return s;
 }
 
+/**
+ * RMSNorm rounded step by step as ggml's (ggml-cpu ops.cpp rms_norm, then
+ * the weight multiply): mean = f32(sum/d), scale = 1/sqrtf(mean + eps) in
+ * f32, y = (x·scale)·w. A scale one ulp off shifts every output, and
+ * integer matmuls round those outputs to 8-bit codes: matching ggml here
+ * keeps the codes, and so the logits, equal to llama.cpp's.
+ */
 export function rmsnorm(out: usize, x: usize, w: usize, d: i32, n: i32, eps: f64): void {
   for (let t = 0; t < n; t++) {
     const xo = x + (<usize>(t * d) << 2);
     const oo = out + (<usize>(t * d) << 2);
-    const inv = <f32>(1.0 / Math.sqrt(sumSq(xo, d) / d + eps));
+    const mean = <f32>(sumSq(xo, d) / d);
+    const inv = <f32>1 / sqrt<f32>(mean + <f32>eps);
     const iv = f32x4.splat(inv);
     let i = 0;
     for (; i + 4 <= d; i += 4) {

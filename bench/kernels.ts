@@ -6,6 +6,8 @@
  *   npm run bench:kernels                  # everything, markdown table on stdout
  *   npm run bench:kernels -- --filter q8   # only cases whose name contains "q8"
  *   npm run bench:kernels -- --samples 15 --no-scalar --json
+ *   npm run bench:kernels -- --filter matmul --q8-activations always   # prefill on ggml-quantized activations
+ *   (without --q8-activations each backend keeps its default: scalar 'never', wasm 'always')
  *
  * Backends are timed round-robin, one sample each in turn (the host is shared
  * and noisy: interleaving keeps ratios honest), and each sample repeats the
@@ -14,8 +16,8 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ropeSpec } from '../src/kernels/rope.js';
-import { scalarOps } from '../src/kernels/scalar.js';
-import type { Ops, WeightMatrix } from '../src/kernels/types.js';
+import { ScalarOps, scalarOps } from '../src/kernels/scalar.js';
+import type { Ops, Q8Activations, WeightMatrix } from '../src/kernels/types.js';
 import { createWasmOps, type WasmOps } from '../src/kernels/wasm/index.js';
 import { GgmlType } from '../src/tensor/dtype.js';
 import { quantize } from '../src/tensor/quant.js';
@@ -28,8 +30,12 @@ const { values: args } = parseArgs({
     'no-scalar': { type: 'boolean', default: false },
     threads: { type: 'string', default: '' },
     json: { type: 'boolean', default: false },
+    // Default: each backend's own (scalar 'never', wasm 'always'); given, both use it.
+    'q8-activations': { type: 'string' },
   },
 });
+const Q8 = args['q8-activations'] as Q8Activations | undefined;
+if (Q8 !== undefined && !['never', 'decode', 'always'].includes(Q8)) throw new Error(`--q8-activations must be never, decode or always, got ${Q8}`);
 const SAMPLES = Number(args.samples);
 const MIN_MS = Number(args['min-ms']);
 const maxThreads = Math.min(2, availableParallelism());
@@ -181,17 +187,18 @@ function sample(fn: () => void, reps: number): number {
 
 async function main(): Promise<void> {
   const backends: Backend[] = [];
-  if (!args['no-scalar']) backends.push({ label: 'scalar', ops: scalarOps });
+  const scalar = Q8 === undefined ? scalarOps : new ScalarOps({ q8Activations: Q8 });
+  if (!args['no-scalar']) backends.push({ label: 'scalar', ops: scalar });
   const wasm: WasmOps[] = [];
   for (const t of THREADS) {
-    const ops = await createWasmOps({ threads: t });
+    const ops = await createWasmOps(Q8 === undefined ? { threads: t } : { threads: t, q8Activations: Q8 });
     wasm.push(ops);
     backends.push({ label: `wasm x${t}`, ops });
   }
   const rows: { kernel: string; unit: string; results: Record<string, number>; mainShare: number | undefined }[] = [];
   for (const c of CASES) {
     if (args.filter !== '' && !c.name.toLowerCase().includes(args.filter.toLowerCase())) continue;
-    const runs = backends.filter((b) => c.scalar || b.ops !== scalarOps);
+    const runs = backends.filter((b) => c.scalar || b.ops !== scalar);
     const fns = runs.map((b) => c.prepare(b.ops));
     // Warm up (JIT tiers, page faults) and size each backend's repetitions.
     const reps = fns.map((f) => {
@@ -200,7 +207,7 @@ async function main(): Promise<void> {
     });
     const stats0 = wasm.map((w) => w.parallelStats());
     const times: number[][] = runs.map(() => []);
-    const samples = runs.some((b) => b.ops === scalarOps) ? Math.min(SAMPLES, 5) : SAMPLES;
+    const samples = runs.some((b) => b.ops === scalar) ? Math.min(SAMPLES, 5) : SAMPLES;
     for (let s = 0; s < samples; s++) fns.forEach((f, i) => times[i]!.push(sample(f, reps[i]!)));
     const results: Record<string, number> = {};
     runs.forEach((b, i) => (results[b.label] = c.work / median(times[i]!) / 1e9));
@@ -216,7 +223,7 @@ async function main(): Promise<void> {
   }
   for (const w of wasm) await w.close();
   if (args.json) {
-    console.log(JSON.stringify({ node: process.version, cpus: availableParallelism(), samples: SAMPLES, rows }, null, 2));
+    console.log(JSON.stringify({ node: process.version, cpus: availableParallelism(), samples: SAMPLES, q8Activations: Q8 ?? 'default', rows }, null, 2));
     return;
   }
   const labels = backends.map((b) => b.label);

@@ -1,5 +1,7 @@
-export type { Ops, WeightMatrix, RopeSpec, RopeStyle } from './types.js';
+export type { Ops, WeightMatrix, RopeSpec, RopeStyle, Q8Activations } from './types.js';
+export { quantizesActivations } from './types.js';
 export { ScalarOps, scalarOps } from './scalar.js';
+export type { ScalarOpsOptions } from './scalar.js';
 export { ropeSpec } from './rope.js';
 export type { RopeParams } from './rope.js';
 export { createWasmOps, WasmOps, WASM_TYPES, readKernelBytes, kernelModule } from './wasm/index.js';

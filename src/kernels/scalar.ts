@@ -2,11 +2,19 @@
  * Scalar TypeScript reference kernels: the oracle every fast backend is tested
  * against. Plain loops, float64 accumulation (JS numbers), no tricks beyond
  * dequantizing each weight row once per batch.
+ *
+ * Matmuls with integer weights (Q8_0, Q4_0, Q4_K, Q6_K) dequantize each
+ * weight row and keep the activations exact by default. With q8Activations
+ * 'decode' or 'always' they follow ggml's integer path instead
+ * (scalar-int.ts): activations quantized to Q8_0/Q8_K, integer dot products,
+ * f32 sums in the order of llama.cpp's x86 kernels; that is the oracle of
+ * the wasm backend, whose default is 'always'.
  */
-import { StreamLlmError } from '../errors.js';
+import { StreamLlmError, requireArg } from '../errors.js';
 import { GgmlType, rowBytes, typeName } from '../tensor/dtype.js';
 import { dequantize } from '../tensor/quant.js';
-import type { Ops, RopeSpec, WeightMatrix } from './types.js';
+import { isIntegerType, matmulInt } from './scalar-int.js';
+import { quantizesActivations, type Ops, type Q8Activations, type RopeSpec, type WeightMatrix } from './types.js';
 
 /** A Float32Array view of F32 weights, made once per matrix (no copy). */
 const f32Views = new WeakMap<Uint8Array, Float32Array>();
@@ -35,9 +43,21 @@ function checkComputable(w: WeightMatrix): number {
   return rb;
 }
 
+export interface ScalarOpsOptions {
+  /** Whether integer-weight matmuls quantize the activations as ggml does (default 'never'; see Q8Activations). */
+  readonly q8Activations?: Q8Activations;
+}
+
 export class ScalarOps implements Ops {
   readonly name: string = 'scalar';
+  readonly q8Activations: Q8Activations;
   private scratch = new Float32Array(0);
+
+  constructor(opts: ScalarOpsOptions = {}) {
+    const q8 = opts.q8Activations ?? 'never';
+    requireArg(q8 === 'never' || q8 === 'decode' || q8 === 'always', `q8Activations must be 'never', 'decode' or 'always', got ${String(q8)}`, { field: 'q8Activations' });
+    this.q8Activations = q8;
+  }
 
   alloc(bytes: number): Uint8Array {
     return new Uint8Array(bytes);
@@ -72,6 +92,10 @@ export class ScalarOps implements Ops {
       return;
     }
     const rb = checkComputable(w);
+    if (isIntegerType(w.type) && quantizesActivations(this.q8Activations, n)) {
+      matmulInt(out, w, rb, x, n);
+      return;
+    }
     const buf = this.row(cols);
     for (let r = 0; r < rows; r++) {
       dequantize(w.type, w.data, r * rb, buf, 0, cols);
@@ -105,14 +129,22 @@ export class ScalarOps implements Ops {
     }
   }
 
+  /**
+   * Rounded step by step as ggml's rms_norm (ggml-cpu ops.cpp) and weight
+   * multiply: f32 squares summed in float64, mean = f32(sum/d), scale =
+   * 1/sqrtf(mean + eps) in f32, y = (x·scale)·w in f32. Its outputs feed
+   * integer matmuls that round them to 8-bit codes as llama.cpp does; a scale
+   * one ulp away from llama.cpp's would move many codes at once.
+   */
   rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, eps: number, n: number): void {
+    const fr = Math.fround;
     const d = weight.length;
     for (let t = 0; t < n; t++) {
       const o = t * d;
       let ss = 0;
-      for (let i = 0; i < d; i++) ss += x[o + i]! * x[o + i]!;
-      const inv = 1 / Math.sqrt(ss / d + eps);
-      for (let i = 0; i < d; i++) out[o + i] = x[o + i]! * inv * weight[i]!;
+      for (let i = 0; i < d; i++) ss += fr(x[o + i]! * x[o + i]!);
+      const inv = fr(1 / fr(Math.sqrt(fr(fr(ss / d) + fr(eps)))));
+      for (let i = 0; i < d; i++) out[o + i] = fr(x[o + i]! * inv) * weight[i]!;
     }
   }
 

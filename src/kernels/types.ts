@@ -39,6 +39,28 @@ export interface RopeSpec {
   readonly invFreq: Float64Array;
 }
 
+/**
+ * Whether a matmul with integer weights (Q8_0, Q4_0, Q4_K, Q6_K) quantizes
+ * its activations the way ggml does (Q8_0 blocks for Q8_0/Q4_0, Q8_K for the
+ * K-quants; src/tensor/q8.ts). llama.cpp always does, at every batch size.
+ * - 'never': f32 activations, so integer weights compute exactly what their
+ *   dequantized F32 values would. The scalar backend's default: the
+ *   textbook oracle.
+ * - 'decode': matvecs (n = 1) quantize as ggml and sum as its x86 kernels
+ *   do, so token-by-token decode computes what llama.cpp computes on the
+ *   same file; prefill (n > 1) keeps f32 activations.
+ * - 'always': every n, so batched prefill matches llama.cpp too (up to f32
+ *   rounding: prefill still runs f32 panels, on the quantized activations),
+ *   and logits do not depend on the batch size. The wasm backend's default.
+ * Float weights (F32, F16, BF16) never quantize activations.
+ */
+export type Q8Activations = 'never' | 'decode' | 'always';
+
+/** True if a matmul of n tokens with integer weights quantizes its activations under `mode`. */
+export function quantizesActivations(mode: Q8Activations, n: number): boolean {
+  return mode === 'always' || (mode === 'decode' && n === 1);
+}
+
 export interface Ops {
   readonly name: string;
   /**
@@ -55,7 +77,10 @@ export interface Ops {
   /** Return a buffer from alloc/allocF32 that will not be used again (optional bookkeeping). */
   free(buf: Uint8Array | Float32Array): void;
 
-  /** out[t, r] = sum_c w[r, c] * x[t, c] for t < n. out is (n, rows), x is (n, cols). */
+  /**
+   * out[t, r] = sum_c w[r, c] * x[t, c] for t < n. out is (n, rows), x is (n, cols).
+   * Integer weights may see x quantized as ggml quantizes it (see Q8Activations).
+   */
   matmul(out: Float32Array, w: WeightMatrix, x: Float32Array, n: number): void;
   /** Rows `ids` of an embedding matrix, dequantized into out (ids.length, cols). */
   getRows(out: Float32Array, w: WeightMatrix, ids: ArrayLike<number>): void;

@@ -14,7 +14,8 @@ export interface KernelExports {
     rows: number, cols: number, n: number, r0: number, r1: number, rowBytes: number, scratch: number,
   ): void;
   exec(ctl: number, tid: number): number;
-  quantizeAct(x: number, xq: number, xd: number, xs: number, count: number): void;
+  quantizeAct(grid: number, x: number, xq: number, xd: number, xs: number, count: number): void;
+  dequantAct(grid: number, xq: number, xd: number, dst: number, count: number): void;
   rmsnorm(out: number, x: number, w: number, d: number, n: number, eps: number): void;
   layernorm(out: number, x: number, w: number, b: number, d: number, n: number, eps: number): void;
   softmax(x: number, n: number): void;

@@ -5,15 +5,21 @@
  * one shared WebAssembly.Memory, so the kernels read them in place: nothing
  * is copied per call, and a model's weights exist once (no JS-heap copy).
  * Matmuls big enough to amortise a handoff run on the thread pool; every
- * other op runs on the calling thread. Decode (n = 1) with integer weights
- * quantizes the activations to 8 bits once per call; prefill (n > 1) and
- * float weights compute in f32 (see asm/float.ts, asm/quant.ts).
+ * other op runs on the calling thread. Integer weights multiply activations
+ * quantized once per call exactly as ggml quantizes them (Q8_0 blocks for
+ * Q8_0/Q4_0, Q8_K for Q4_K/Q6_K; asm/act.ts), as llama.cpp does at every
+ * batch size. Matvecs (decode) take integer kernels with ggml's x86
+ * summation order (asm/quant.ts, kquant.ts), so decode computes what
+ * llama.cpp computes; prefill (n > 1) runs f32 panels (asm/float.ts) on the
+ * quantized activations decoded back to f32, which costs nothing
+ * measurable. q8Activations 'decode' keeps prefill on the exact
+ * activations, 'never' matvecs too. Float weights always compute in f32.
  */
 import { availableParallelism } from 'node:os';
 import { StreamLlmError, requireArg } from '../../errors.js';
 import { GgmlType, rowBytes, typeName } from '../../tensor/dtype.js';
 import { halfTableF32 } from '../../tensor/half.js';
-import type { Ops, RopeSpec, WeightMatrix } from '../types.js';
+import { quantizesActivations, type Ops, type Q8Activations, type RopeSpec, type WeightMatrix } from '../types.js';
 import { CTL_WORDS } from './control.js';
 import { MAX_WASM_BYTES, WasmHeap } from './heap.js';
 import { instantiate, kernelModule, type KernelExports } from './module.js';
@@ -33,13 +39,18 @@ export interface WasmOpsOptions {
   readonly stallTimeoutMs?: number;
   /** A precompiled kernel module (otherwise kernels.wasm is loaded once per process). */
   readonly module?: WebAssembly.Module;
+  /** Whether integer-weight matmuls quantize the activations as ggml does (default 'always'; see Q8Activations). */
+  readonly q8Activations?: Q8Activations;
 }
 
 /** Types the wasm matmul/getRows compute with. */
 export const WASM_TYPES: ReadonlySet<GgmlType> = new Set([
   GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K,
 ]);
-const FLOAT_TYPES: ReadonlySet<GgmlType> = new Set([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
+/** The activation grid (asm/act.ts GRID_Q8_0 = 0, GRID_Q8_K = 1) of each integer weight type: ggml's vec_dot_type. */
+const ACT_GRID: ReadonlyMap<GgmlType, number> = new Map([
+  [GgmlType.Q8_0, 0], [GgmlType.Q4_0, 0], [GgmlType.Q4_K, 1], [GgmlType.Q6_K, 1],
+]);
 
 /**
  * Create the SIMD WebAssembly backend.
@@ -69,7 +80,9 @@ export async function createWasmOps(opts: WasmOpsOptions = {}): Promise<WasmOps>
           halfTable,
         })
       : undefined;
-  return new WasmOps(k, heap, pool, opts.minParallelWork ?? 1 << 16);
+  const q8 = opts.q8Activations ?? 'always';
+  requireArg(q8 === 'never' || q8 === 'decode' || q8 === 'always', `q8Activations must be 'never', 'decode' or 'always', got ${String(q8)}`, { field: 'q8Activations' });
+  return new WasmOps(k, heap, pool, opts.minParallelWork ?? 1 << 16, q8);
 }
 
 export class WasmOps implements Ops, Disposable {
@@ -88,6 +101,7 @@ export class WasmOps implements Ops, Disposable {
     private readonly heap: WasmHeap,
     private readonly pool: ThreadPool | undefined,
     private readonly minParallelWork: number,
+    readonly q8Activations: Q8Activations = 'always',
   ) {
     this.threads = pool?.threads ?? 1;
     this.name = `wasm-simd x${this.threads}`;
@@ -135,19 +149,27 @@ export class WasmOps implements Ops, Disposable {
     const st = this.staging;
     try {
       const wp = st.bytes(w.data, rows * rb, w.name);
-      const xp = st.f32(x, 0, n * cols, 'in', 'x');
+      let xp = st.f32(x, 0, n * cols, 'in', 'x');
       const op = st.f32(out, 0, n * rows, 'out', 'out');
       let xq = 0;
       let xd = 0;
       let xs = 0;
-      if (n === 1 && !FLOAT_TYPES.has(type)) {
-        // Integer matvec: activations quantized once per call (i16 values, per-32 scales and sums).
-        // Prefill (n > 1) decodes weight panels to f32 instead and needs none of this.
-        const blocks = (n * cols) / 32;
-        xq = this.act.ensure(n * cols * 2 + blocks * 8);
-        xd = xq + n * cols * 2;
+      const grid = ACT_GRID.get(type);
+      if (grid !== undefined && quantizesActivations(this.q8Activations, n)) {
+        // Activations quantized once per call, as ggml does: i16 codes, block scales (per 32 or
+        // per 256) and code sums (per 32 or per 16). A matvec multiplies the codes; prefill
+        // (n > 1) decodes them back to f32 for the weight panels (the same products, in f32).
+        const count = n * cols;
+        const blocks = count / 32;
+        const codes = Math.ceil((count * 2 + blocks * 8) / 64) * 64;
+        xq = this.act.ensure(codes + (n > 1 ? count * 4 : 0));
+        xd = xq + count * 2;
         xs = xd + blocks * 4;
-        this.k.quantizeAct(xp, xq, xd, xs, n * cols);
+        this.k.quantizeAct(grid, xp, xq, xd, xs, count);
+        if (n > 1) {
+          xp = xq + codes;
+          this.k.dequantAct(grid, xq, xd, xp, count);
+        }
       }
       const per = Math.ceil(this.k.scratchBytes(cols) / 64) * 64;
       const parallel = this.pool !== undefined && rows >= 8 && rows * cols * n >= this.minParallelWork;
