@@ -56,7 +56,8 @@ streamllm does not ship a default model yet. To get a small one to try:
   curl -LO https://huggingface.co/karpathy/tinyllamas/resolve/main/stories15M.bin
   curl -LO https://github.com/karpathy/llama2.c/raw/master/tokenizer.bin
   npx streamllm generate -m stories15M.bin --tokenizer tokenizer.bin -p "Once upon a time"
-Any Llama-architecture GGUF (F32, F16, BF16, Q8_0 or Q4_0 weights) works too, e.g. TinyLlama-1.1B Q8_0.`;
+Any GGUF of a supported architecture (llama, qwen2, gptneox, mpt, falcon; F32/F16/BF16/Q8_0/Q4_0/Q4_K/Q6_K weights)
+works too, e.g. TinyLlama-1.1B Q8_0, or a Hugging Face folder (config.json + safetensors + tokenizer.json).`;
 
 /**
  * Loading progress on stderr for big files (a TTY only, so logs and pipes stay clean).
