@@ -8,8 +8,8 @@
  * the order given: data | zero padding to `alignment`. Offsets are therefore
  * sequential, which is what llama.cpp requires of the files it loads.
  */
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { StreamLlmError, type ErrorCode } from '../../errors.js';
+import { writeFileStreamed } from '../write-file.js';
 import { GgmlType, typeName, typeTraits } from '../../tensor/dtype.js';
 import { ByteWriter, encodeValue } from './encode.js';
 import { MAX_DIMS } from './header.js';
@@ -184,42 +184,12 @@ export function encodeGguf(opts: GgufWriteOptions): Uint8Array {
  */
 export function writeGguf(path: string, opts: GgufWriteOptions): number {
   const p = plan(opts);
-  let fd: number;
-  try {
-    fd = openSync(path, 'w');
-  } catch (err) {
-    throw new StreamLlmError('FILE_WRITE', `cannot create ${path}`, { context: { file: path }, cause: err });
-  }
-  let open = true;
-  try {
-    let pos = 0;
-    const put = (bytes: Uint8Array): void => {
-      let done = 0;
-      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, pos + done);
-      pos += bytes.length;
-    };
+  return writeFileStreamed(path, (put) => {
     put(p.header);
     const zeros = new Uint8Array(p.alignment);
     for (const t of p.tensors) {
       put(dataOf(t));
       put(zeros.subarray(0, alignUp(t.nBytes, p.alignment) - t.nBytes));
     }
-    open = false;
-    closeSync(fd);
-    return pos;
-  } catch (err) {
-    if (open) closeSync(fd);
-    try {
-      unlinkSync(path);
-    } catch {
-      // Best effort: the original error is the one worth reporting.
-    }
-    if (err instanceof StreamLlmError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new StreamLlmError('FILE_WRITE', `writing ${path} failed: ${String(code ?? err)}`, {
-      context: { file: path },
-      cause: err,
-      hint: code === 'ENOSPC' ? 'the disk is full; the partial file was removed' : 'the partial file was removed',
-    });
-  }
+  });
 }

@@ -4,8 +4,8 @@
  * the order given, back to back. Data may be produced lazily, one tensor at a
  * time, so a converter never holds more than one tensor.
  */
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { requireArg, StreamLlmError } from '../../errors.js';
+import { requireArg } from '../../errors.js';
+import { writeFileStreamed } from '../write-file.js';
 import { DTYPE_BYTES, type SafetensorsDtype } from './header.js';
 
 export interface SafetensorsWriterTensor {
@@ -91,37 +91,8 @@ export function encodeSafetensors(opts: SafetensorsWriteOptions): Uint8Array {
  */
 export function writeSafetensors(path: string, opts: SafetensorsWriteOptions): number {
   const l = layout(opts);
-  let fd: number;
-  try {
-    fd = openSync(path, 'w');
-  } catch (err) {
-    throw new StreamLlmError('FILE_WRITE', `cannot create ${path}`, { context: { file: path }, cause: err });
-  }
-  let open = true;
-  try {
-    let pos = 0;
-    const put = (bytes: Uint8Array): void => {
-      let done = 0;
-      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, pos + done);
-      pos += bytes.length;
-    };
+  return writeFileStreamed(path, (put) => {
     put(l.header);
     opts.tensors.forEach((t, i) => put(dataOf(t, l.sizes[i]!)));
-    open = false;
-    closeSync(fd);
-    return pos;
-  } catch (err) {
-    if (open) closeSync(fd);
-    try {
-      unlinkSync(path);
-    } catch {
-      // Best effort: the original error is the one worth reporting.
-    }
-    if (err instanceof StreamLlmError) throw err;
-    throw new StreamLlmError('FILE_WRITE', `writing ${path} failed: ${String((err as NodeJS.ErrnoException).code ?? err)}`, {
-      context: { file: path },
-      cause: err,
-      hint: 'the partial file was removed',
-    });
-  }
+  });
 }
