@@ -13,34 +13,15 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { GgufFile, GgufValueType, writeGguf, type GgufEntry } from '../src/formats/gguf/index.js';
 import { BpeTokenizer, tokenizerFromGguf } from '../src/tokenizer/index.js';
-import { needFixture, REQUIRE_FIXTURES } from './helpers/fixtures.js';
+import { needFixture } from './helpers/fixtures.js';
+import { useLlamaOracle, type Llama } from './helpers/llama-oracle.js';
 import { tempDir } from './helpers/tmp.js';
 
-type Llama = Awaited<ReturnType<typeof import('node-llama-cpp').getLlama>>;
+const oracle = useLlamaOracle({ quiet: true });
 type OracleModel = Awaited<ReturnType<Llama['loadModel']>>;
-
-let llama: Llama | undefined;
-let whyNot = '';
-
-before(async () => {
-  try {
-    const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
-    // Prebuilt CPU binary only: never compile, never touch a GPU. Logs are off
-    // because a vocabulary-only load prints harmless "missing tensor" errors.
-    llama = await getLlama({ build: 'never', gpu: false, logLevel: LlamaLogLevel.disabled });
-  } catch (err) {
-    whyNot = `node-llama-cpp cannot load its native binding here (${String(err).split('\n')[0]})`;
-    // In CI the oracle is part of the contract: fail rather than skip.
-    if (REQUIRE_FIXTURES) throw new Error(whyNot, { cause: err });
-  }
-});
-
-after(async () => {
-  await llama?.dispose();
-});
 
 const PIECES = [
   // whitespace of every kind (llama.cpp's \s is Unicode White_Space)
@@ -102,7 +83,7 @@ function compareDecode(tok: BpeTokenizer, model: OracleModel, seed: number, case
 }
 
 async function checkAgainstOracle(path: string, seed: number, encodeCases: number, decodeCases: number): Promise<void> {
-  const model = await llama!.loadModel({ modelPath: path, vocabOnly: true });
+  const model = await oracle.get()!.loadModel({ modelPath: path, vocabOnly: true });
   try {
     const f = GgufFile.open(path);
     const tok = tokenizerFromGguf(f);
@@ -122,7 +103,8 @@ for (const name of ['gpt-2', 'gpt-neox', 'mpt', 'falcon', 'starcoder', 'refact',
   test(`${name}: encode and decode agree with llama.cpp on random input`, async (t) => {
     const path = needFixture(t, `vocab/ggml-vocab-${name}.gguf`);
     if (path === undefined) return;
-    if (llama === undefined) return t.skip(whyNot);
+    const llama = oracle.get();
+    if (llama === undefined) return t.skip(oracle.whyNot());
     await checkAgainstOracle(path, 1234, 1200, 600);
   });
 }
@@ -136,7 +118,8 @@ const REWRITTEN_PRE = [
 test('every pre-tokenizer family splits as llama.cpp does (GPT-2 vocabulary, rewritten pre)', async (t) => {
   const path = needFixture(t, 'vocab/ggml-vocab-gpt-2.gguf');
   if (path === undefined) return;
-  if (llama === undefined) return t.skip(whyNot);
+  const llama = oracle.get();
+  if (llama === undefined) return t.skip(oracle.whyNot());
   const dir = tempDir('streamllm-bpe-pre-');
   const src = GgufFile.open(path);
   const base = [...src.metadata].filter(([k]) => k !== 'tokenizer.ggml.pre' && k !== 'general.alignment');

@@ -12,34 +12,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { GgufFile, GgufValueType, writeGguf, type GgufEntry } from '../src/formats/gguf/index.js';
 import { readLlama2cTokenizer } from '../src/formats/llama2c/tokenizer.js';
 import { SpmTokenizer, spmVocabToGgufMetadata, tokenizerFromGguf, type Tokenizer } from '../src/tokenizer/index.js';
-import { needFixture, REQUIRE_FIXTURES } from './helpers/fixtures.js';
+import { needFixture } from './helpers/fixtures.js';
+import { useLlamaOracle, type Llama } from './helpers/llama-oracle.js';
 
-type Llama = Awaited<ReturnType<typeof import('node-llama-cpp').getLlama>>;
+const oracle = useLlamaOracle({ quiet: true });
 type OracleModel = Awaited<ReturnType<Llama['loadModel']>>;
-
-let llama: Llama | undefined;
-let whyNot = '';
-
-before(async () => {
-  try {
-    const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
-    // Prebuilt CPU binary only: never compile, never touch a GPU. Logs are off
-    // because a vocabulary-only load makes it print harmless "missing tensor" errors.
-    llama = await getLlama({ build: 'never', gpu: false, logLevel: LlamaLogLevel.disabled });
-  } catch (err) {
-    whyNot = `node-llama-cpp cannot load its native binding here (${String(err).split('\n')[0]})`;
-    // In CI the oracle is part of the contract: fail rather than skip.
-    if (REQUIRE_FIXTURES) throw new Error(whyNot, { cause: err });
-  }
-});
-
-after(async () => {
-  await llama?.dispose();
-});
 
 const PIECES = [
   ' ', ' ', ' ', '  ', '\n', '\n\n', '\t', '\r', 'a', 'b', 'e', 'the', 'Hello', 'ing', '1', '3', '333', '.', ',', "'", '!', '(',
@@ -76,7 +57,8 @@ for (const name of ['llama-spm', 'phi-3']) {
   test(`${name}: encode and decode agree with llama.cpp on random input`, async (t) => {
     const path = needFixture(t, `vocab/ggml-vocab-${name}.gguf`);
     if (path === undefined) return;
-    if (llama === undefined) return t.skip(whyNot);
+    const llama = oracle.get();
+    if (llama === undefined) return t.skip(oracle.whyNot());
     const model = await llama.loadModel({ modelPath: path, vocabOnly: true });
     try {
       const f = GgufFile.open(path);
@@ -107,7 +89,8 @@ for (const name of ['llama-spm', 'phi-3']) {
 test('llama2.c tokenizer exported to GGUF tokenizes identically in llama.cpp', async (t) => {
   const tokPath = needFixture(t, 'models/aidreams260K.tok512.bin');
   if (tokPath === undefined) return;
-  if (llama === undefined) return t.skip(whyNot);
+  const llama = oracle.get();
+  if (llama === undefined) return t.skip(oracle.whyNot());
   const vocab = readLlama2cTokenizer(tokPath, { vocabSize: 512 });
   const u32 = (value: number): GgufEntry => ({ type: GgufValueType.UINT32, value });
   // llama.cpp reads hyperparameters even for a vocabulary-only load.
