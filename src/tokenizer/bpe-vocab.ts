@@ -3,7 +3,7 @@
  * Hugging Face tokenizer.json) map into this one shape at the loader
  * boundary; `BpeTokenizer` never sees a raw dictionary.
  */
-import { StreamLlmError } from '../errors.js';
+import { validateBaseVocab } from './vocab-tokenizer.js';
 import { GgufValueType, type GgufEntry } from '../formats/gguf/types.js';
 
 export interface BpeVocab {
@@ -25,10 +25,6 @@ export interface BpeVocab {
   readonly eogIds?: readonly number[];
 }
 
-function bad(message: string, context: Record<string, unknown>, hint?: string): StreamLlmError {
-  return new StreamLlmError('TOKENIZER_BAD_VOCAB', message, hint === undefined ? { context } : { context, hint });
-}
-
 /**
  * Checks lengths, special ids and duplicate tokens; throws
  * TOKENIZER_BAD_VOCAB naming the field. Merges are not checked: like
@@ -39,30 +35,7 @@ function bad(message: string, context: Record<string, unknown>, hint?: string): 
  *     addBos: false, addEos: false });
  */
 export function validateBpeVocab(v: BpeVocab): BpeVocab {
-  const n = v.tokens.length;
-  if (n === 0) throw bad('vocabulary is empty', { field: 'tokens' });
-  if (v.types.length !== n) throw bad(`token_type has ${v.types.length} entries for ${n} tokens`, { field: 'types', expected: n, actual: v.types.length });
-  const ids: [string, number | undefined][] = [['bos', v.bos], ['eos', v.eos], ['unk', v.unk], ['pad', v.pad]];
-  for (const id of v.eogIds ?? []) ids.push(['eogIds', id]);
-  for (const [field, id] of ids) {
-    if (id !== undefined && !(Number.isInteger(id) && id >= 0 && id < n)) {
-      throw bad(`${field} id ${id} is outside the vocabulary (size ${n})`, { field, actual: id, expected: `0..${n - 1}` });
-    }
-  }
-  if (v.addBos && v.bos === undefined) throw bad('add_bos_token is set but there is no BOS id', { field: 'bos' });
-  if (v.addEos && v.eos === undefined) throw bad('add_eos_token is set but there is no EOS id', { field: 'eos' });
-  const seen = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const t = v.tokens[i]!;
-    if (t.length === 0) continue; // never matched; the GGUF loader renames them as llama.cpp does
-    const prev = seen.get(t);
-    if (prev !== undefined) {
-      // llama.cpp asserts on this too: one of the two ids could never be produced.
-      throw bad(`duplicate token ${JSON.stringify(t)} has ids ${prev} and ${i}`, { field: 'tokens', token: t, ids: [prev, i] },
-        'each token must appear once; the converter that wrote this vocabulary is broken');
-    }
-    seen.set(t, i);
-  }
+  validateBaseVocab(v);
   return v;
 }
 

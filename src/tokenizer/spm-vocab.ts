@@ -3,6 +3,7 @@
  * tokenizer.bin are both mapped into this one shape at the loader boundary;
  * `SpmTokenizer` never sees a raw dictionary.
  */
+import { validateBaseVocab } from './vocab-tokenizer.js';
 import { StreamLlmError } from '../errors.js';
 import { GgufValueType, type GgufEntry } from '../formats/gguf/types.js';
 import { TokenType } from './types.js';
@@ -50,32 +51,12 @@ function bad(message: string, context: Record<string, unknown>, hint?: string): 
  */
 export function validateSpmVocab(v: SpmVocab): SpmVocab {
   const n = v.tokens.length;
-  if (n === 0) throw bad('vocabulary is empty', { field: 'tokens' });
-  if (v.scores.length !== n) throw bad(`scores has ${v.scores.length} entries for ${n} tokens`, { field: 'scores', expected: n, actual: v.scores.length });
-  if (v.types.length !== n) throw bad(`token_type has ${v.types.length} entries for ${n} tokens`, { field: 'types', expected: n, actual: v.types.length });
-  const ids: [string, number | undefined][] = [['bos', v.bos], ['eos', v.eos], ['unk', v.unk], ['pad', v.pad]];
-  for (const id of v.eogIds ?? []) ids.push(['eogIds', id]);
-  for (const id of v.lstripIds ?? []) ids.push(['lstripIds', id]);
-  for (const id of v.rstripIds ?? []) ids.push(['rstripIds', id]);
-  for (const [field, id] of ids) {
-    if (id !== undefined && !(Number.isInteger(id) && id >= 0 && id < n)) {
-      throw bad(`${field} id ${id} is outside the vocabulary (size ${n})`, { field, actual: id, expected: `0..${n - 1}` });
-    }
-  }
-  if (v.addBos && v.bos === undefined) throw bad('add_bos_token is set but there is no BOS id', { field: 'bos' });
-  if (v.addEos && v.eos === undefined) throw bad('add_eos_token is set but there is no EOS id', { field: 'eos' });
+  if (n > 0 && v.scores.length !== n) throw bad(`scores has ${v.scores.length} entries for ${n} tokens`, { field: 'scores', expected: n, actual: v.scores.length });
+  const extra: [string, number][] = [];
+  for (const id of v.lstripIds ?? []) extra.push(['lstripIds', id]);
+  for (const id of v.rstripIds ?? []) extra.push(['rstripIds', id]);
+  validateBaseVocab(v, extra);
   if (v.spaceChar !== undefined && v.spaceChar.length === 0) throw bad('spaceChar is empty', { field: 'spaceChar' });
-  const seen = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const t = v.tokens[i]!;
-    if (t.length === 0) continue; // llama.cpp tolerates empty pieces; they can never be matched
-    const prev = seen.get(t);
-    if (prev !== undefined) {
-      throw bad(`duplicate token ${JSON.stringify(t)} has ids ${prev} and ${i}`, { field: 'tokens', token: t, ids: [prev, i] },
-        'each piece must appear once; the converter that wrote this vocabulary is broken');
-    }
-    seen.set(t, i);
-  }
   return v;
 }
 

@@ -133,3 +133,45 @@ export abstract class VocabTokenizer<V extends BaseVocab> implements PieceSource
     }
   }
 }
+
+function bad(message: string, context: Record<string, unknown>, hint?: string): StreamLlmError {
+  return new StreamLlmError('TOKENIZER_BAD_VOCAB', message, hint === undefined ? { context } : { context, hint });
+}
+
+/**
+ * The checks every vocabulary shares: not empty, one token type per token,
+ * special ids (plus `extraIds`, e.g. SPM's lstrip/rstrip lists) inside the
+ * vocabulary, BOS/EOS present when they are to be added, no duplicate piece.
+ * Throws TOKENIZER_BAD_VOCAB naming the field.
+ */
+export function validateBaseVocab(
+  v: BaseVocab & { readonly pad?: number | undefined; readonly addEos: boolean },
+  extraIds: readonly [string, number][] = [],
+): void {
+  const n = v.tokens.length;
+  if (n === 0) throw bad('vocabulary is empty', { field: 'tokens' });
+  if (v.types.length !== n) throw bad(`token_type has ${v.types.length} entries for ${n} tokens`, { field: 'types', expected: n, actual: v.types.length });
+  const ids: [string, number | undefined][] = [['bos', v.bos], ['eos', v.eos], ['unk', v.unk], ['pad', v.pad]];
+  for (const id of v.eogIds ?? []) ids.push(['eogIds', id]);
+  ids.push(...extraIds);
+  for (const [field, id] of ids) {
+    if (id !== undefined && !(Number.isInteger(id) && id >= 0 && id < n)) {
+      throw bad(`${field} id ${id} is outside the vocabulary (size ${n})`, { field, actual: id, expected: `0..${n - 1}` });
+    }
+  }
+  if (v.addBos && v.bos === undefined) throw bad('add_bos_token is set but there is no BOS id', { field: 'bos' });
+  if (v.addEos && v.eos === undefined) throw bad('add_eos_token is set but there is no EOS id', { field: 'eos' });
+  const seen = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const t = v.tokens[i]!;
+    // Empty pieces are tolerated (llama.cpp does): they can never be matched.
+    if (t.length === 0) continue;
+    const prev = seen.get(t);
+    if (prev !== undefined) {
+      // llama.cpp asserts on this too: one of the two ids could never be produced.
+      throw bad(`duplicate token ${JSON.stringify(t)} has ids ${prev} and ${i}`, { field: 'tokens', token: t, ids: [prev, i] },
+        'each token must appear once; the converter that wrote this vocabulary is broken');
+    }
+    seen.set(t, i);
+  }
+}
