@@ -98,3 +98,31 @@ export class BigramHeap {
     this.len = ln;
   }
 }
+
+/**
+ * The merge loop both BPE flavours share, over symbols kept as a linked list
+ * (`prev`/`next`, `len` in units; 0 once merged away): pop the best queued
+ * pair, skip it if either side changed since it was queued (lengths only
+ * grow), merge right into left, and offer the two new neighbour pairs.
+ */
+export function drainMerges(
+  heap: BigramHeap,
+  len: Int32Array,
+  prev: Int32Array,
+  next: Int32Array,
+  tryAdd: (l: number, r: number) => void,
+): void {
+  const top = new Int32Array(3);
+  while (heap.size > 0) {
+    heap.pop(top);
+    const l = top[0]!;
+    const r = top[1]!;
+    if (len[l] === 0 || len[r] === 0 || len[l]! + len[r]! !== top[2]) continue;
+    len[l] = top[2]!;
+    len[r] = 0;
+    next[l] = next[r]!;
+    if (next[r]! >= 0) prev[next[r]!] = l;
+    tryAdd(prev[l]!, l);
+    tryAdd(l, next[l]!);
+  }
+}

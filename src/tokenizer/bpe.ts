@@ -24,7 +24,7 @@
  * (`cleanUpSpaces`); without it decode(encode(x)) === x.
  */
 import { requireArg } from '../errors.js';
-import { BigramHeap } from './bigram-heap.js';
+import { BigramHeap, drainMerges } from './bigram-heap.js';
 import { bytesToByteLevel, charToByte } from './byte-unicode.js';
 import { preTokenizer, unsupportedPreTokenizer, type PreTokenizer } from './bpe-pretokenize.js';
 import { validateBpeVocab, type BpeVocab } from './bpe-vocab.js';
@@ -153,20 +153,7 @@ export class BpeTokenizer extends VocabTokenizer<BpeVocab> implements Tokenizer 
     };
     for (let i = 1; i < n; i++) tryAdd(i - 1, i);
 
-    const top = new Int32Array(3);
-    while (heap.size > 0) {
-      heap.pop(top);
-      const l = top[0]!;
-      const r = top[1]!;
-      // Stale if either side changed since the pair was queued: lengths only grow.
-      if (len[l] === 0 || len[r] === 0 || len[l]! + len[r]! !== top[2]) continue;
-      len[l] = top[2]!;
-      len[r] = 0;
-      next[l] = next[r]!;
-      if (next[r]! >= 0) prev[next[r]!] = l;
-      tryAdd(prev[l]!, l);
-      tryAdd(l, next[l]!);
-    }
+    drainMerges(heap, len, prev, next, tryAdd);
 
     for (let i = 0; i !== -1; i = next[i]!) this.emitSymbol(w.slice(i, i + len[i]!), out);
   }

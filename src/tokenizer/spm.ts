@@ -29,7 +29,7 @@
  */
 import { StreamLlmError, requireArg } from '../errors.js';
 import { detokenize, Utf8StreamDecoder, type LeadingSpacePolicy } from './detokenize.js';
-import { BigramHeap } from './bigram-heap.js';
+import { BigramHeap, drainMerges } from './bigram-heap.js';
 import { SpecialMatcher } from './special.js';
 import { SPM_SPACE, validateSpmVocab, type SpmVocab } from './spm-vocab.js';
 import { VocabTokenizer } from './vocab-tokenizer.js';
@@ -135,20 +135,7 @@ export class SpmTokenizer extends VocabTokenizer<SpmVocab> implements Tokenizer 
     };
     for (let i = 1; i < n; i++) tryAdd(i - 1, i);
 
-    const top = new Int32Array(3);
-    while (heap.size > 0) {
-      heap.pop(top);
-      const l = top[0]!;
-      const r = top[1]!;
-      // Stale if either side already merged elsewhere: lengths only grow.
-      if (len[l] === 0 || len[r] === 0 || len[l]! + len[r]! !== top[2]) continue;
-      len[l] = top[2]!;
-      len[r] = 0;
-      next[l] = next[r]!;
-      if (next[r]! >= 0) prev[next[r]!] = l;
-      tryAdd(prev[l]!, l);
-      tryAdd(l, next[l]!);
-    }
+    drainMerges(heap, len, prev, next, tryAdd);
 
     for (let i = 0; i !== -1; i = next[i]!) this.emitSymbol(s.slice(start[i]!, start[i]! + len[i]!), out);
   }
