@@ -89,7 +89,6 @@ export class Session {
   private closed = false;
   private readonly sinkToken: number | undefined;
   private started = false;
-  private readonly penalize: boolean;
   private readonly one = [0]; // reused single-token batch: decode steps allocate nothing
 
   constructor(
@@ -115,8 +114,6 @@ export class Session {
       opts.sinkToken !== undefined ? { ...(opts.cache ?? {}), policy: 'sink', sinks: 1 } : (opts.cache ?? { policy: 'sink' });
     this.cache = createCache(cacheOpts, model.geometry, ops);
     this.sampler = new Sampler(opts.sampling ?? {});
-    const o = this.sampler.options;
-    this.penalize = o.penaltyLastN !== 0 && (o.repeatPenalty !== 1 || o.frequencyPenalty !== 0 || o.presencePenalty !== 0);
     this.next = new Float32Array(vocab);
   }
 
@@ -188,7 +185,7 @@ export class Session {
   sample(): number {
     const logits = this.logits();
     // Only penalties read the history; skip building its view otherwise.
-    return this.sampler.sample(logits, this.penalize ? this.history.recent() : EMPTY_HISTORY);
+    return this.sampler.sample(logits, this.sampler.usesHistory ? this.history.recent() : EMPTY_HISTORY);
   }
 
   /** Sample one token and return it; it is fed before the next logits are read. */

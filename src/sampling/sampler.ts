@@ -70,7 +70,8 @@ export class Sampler {
 
   private readonly rng: RandomSource;
   private readonly greedy: boolean;
-  private readonly penalize: boolean;
+  /** Whether sample() reads the token history (some penalty is active). */
+  readonly usesHistory: boolean;
   // Vocab-sized scratch, (re)allocated when the vocabulary size changes.
   private work = new Float32Array(0); // (vocab) penalized copy of the caller's logits
   private idx = new Int32Array(0); // (vocab) candidate ids; also top-k's heap
@@ -91,7 +92,7 @@ export class Sampler {
   constructor(opts: SamplerOptions = {}, rng?: RandomSource) {
     this.options = Object.freeze(resolveSamplerOptions(opts));
     this.greedy = this.options.temperature === 0;
-    this.penalize = penaltiesActive(this.options);
+    this.usesHistory = penaltiesActive(this.options);
     if (rng !== undefined) {
       requireArg(this.options.seed === undefined, 'pass either seed or rng, not both', { field: 'seed' });
       requireArg(typeof rng.nextFloat === 'function', 'rng must have a nextFloat() method', { field: 'rng' });
@@ -159,7 +160,7 @@ export class Sampler {
     this.reserve(vocab);
     const work = this.work;
     work.set(logits);
-    if (this.penalize) penalizeInPlace(work, history, this.options, this.counts);
+    if (this.usesHistory) penalizeInPlace(work, history, this.options, this.counts);
 
     // One pass for validation, the max and the greedy answer.
     let best = 0;
@@ -223,7 +224,7 @@ export class Sampler {
     this.work = new Float32Array(vocab);
     this.idx = new Int32Array(vocab);
     this.weights = new Float64Array(vocab);
-    this.counts = this.penalize ? new Uint32Array(vocab) : new Uint32Array(0);
+    this.counts = this.usesHistory ? new Uint32Array(vocab) : new Uint32Array(0);
     this.scratch.bits = new Uint32Array(this.work.buffer);
     this.scratch.keys = this.weights;
   }
