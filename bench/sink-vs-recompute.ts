@@ -16,6 +16,7 @@ import { scalarOps } from '../src/kernels/scalar.js';
 import type { Hparams } from '../src/models/types.js';
 import { loadModel } from '../src/runtime/index.js';
 import { args, BENCH_DIR, machine, median, saveResult } from './common.js';
+import { SHAPES } from './models.js';
 
 const a = args();
 const sizes = (a.get('sizes') ?? '256,512,1024,2048,4096').split(',').map(Number);
@@ -32,19 +33,7 @@ async function makeOps(): Promise<Ops> {
   return mod.createWasmOps({ threads });
 }
 
-const HP: Hparams = {
-  arch: 'llama',
-  vocabSize: 32000,
-  dim: 512,
-  layers: 8,
-  nHeads: 8,
-  kvHeads: 8,
-  headDim: 64,
-  ffnDim: 1376,
-  contextLength: 4096,
-  normEps: 1e-5,
-  rope: { base: 10000, dims: 64, style: 'adjacent', freqScale: 1 },
-};
+const HP: Hparams = SHAPES['llama-d512-l8'];
 const outDir = join(BENCH_DIR, 'out');
 mkdirSync(outDir, { recursive: true });
 const gguf = join(outDir, 'random-llama-d512-l8.gguf');
