@@ -23,6 +23,28 @@ import { q4kScale, Q4K_BYTES, Q6K_BYTES } from './kquant';
   v128.store(dst, f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(q)), d), m), 16);
 }
 
+/** One Q8_0 block: 32 int8 codes at p times d, to 32 f32 at o. */
+@inline export function blockQ8(o: usize, p: usize, scale: f32): void {
+  const d = f32x4.splat(scale);
+  store8(o, v128.load8x8_s(p), d);
+  store8(o + 32, v128.load8x8_s(p, 8), d);
+  store8(o + 64, v128.load8x8_s(p, 16), d);
+  store8(o + 96, v128.load8x8_s(p, 24), d);
+}
+
+/** One Q4_0 block: 16 bytes of nibbles at p (low = element j, high = j + 16), (q - 8)·d to 32 f32 at o. */
+@inline export function blockQ4(o: usize, p: usize, scale: f32): void {
+  const d = f32x4.splat(scale);
+  const m = i16x8.splat(0x0f);
+  const e = i16x8.splat(8);
+  const lo = v128.load8x8_u(p);
+  const hi = v128.load8x8_u(p, 8);
+  store8(o, i16x8.sub(v128.and(lo, m), e), d);
+  store8(o + 32, i16x8.sub(v128.and(hi, m), e), d);
+  store8(o + 64, i16x8.sub(i16x8.shr_u(lo, 4), e), d);
+  store8(o + 96, i16x8.sub(i16x8.shr_u(hi, 4), e), d);
+}
+
 export function dequantRow(type: i32, src: usize, dst: usize, cols: i32): void {
   if (type == 0) {
     memory.copy(dst, src, <usize>cols << 2);
@@ -34,26 +56,12 @@ export function dequantRow(type: i32, src: usize, dst: usize, cols: i32): void {
   } else if (type == T_Q8_0) {
     for (let b = 0; b < cols >> 5; b++) {
       const p = src + <usize>b * 34;
-      const o = dst + (<usize>b << 7);
-      const d = f32x4.splat(halfScale(load<u16>(p)));
-      store8(o, v128.load8x8_s(p, 2), d);
-      store8(o + 32, v128.load8x8_s(p, 10), d);
-      store8(o + 64, v128.load8x8_s(p, 18), d);
-      store8(o + 96, v128.load8x8_s(p, 26), d);
+      blockQ8(dst + (<usize>b << 7), p + 2, halfScale(load<u16>(p)));
     }
   } else if (type == T_Q4_0) {
-    const m = i16x8.splat(0x0f);
-    const e = i16x8.splat(8);
     for (let b = 0; b < cols >> 5; b++) {
       const p = src + <usize>b * 18;
-      const o = dst + (<usize>b << 7);
-      const d = f32x4.splat(halfScale(load<u16>(p)));
-      const lo = v128.load8x8_u(p, 2);
-      const hi = v128.load8x8_u(p, 10);
-      store8(o, i16x8.sub(v128.and(lo, m), e), d);
-      store8(o + 32, i16x8.sub(v128.and(hi, m), e), d);
-      store8(o + 64, i16x8.sub(i16x8.shr_u(lo, 4), e), d);
-      store8(o + 96, i16x8.sub(i16x8.shr_u(hi, 4), e), d);
+      blockQ4(dst + (<usize>b << 7), p + 2, halfScale(load<u16>(p)));
     }
   } else if (type == T_Q4_K) {
     const m = i8x16.splat(0x0f);

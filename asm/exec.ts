@@ -11,10 +11,13 @@
 import { T_BF16, T_F16, T_F32, T_Q4_0, T_Q4_K, T_Q6_K, T_Q8_0 } from './common';
 import { mmF32, mmPanel, mvF32, mvHalf, panelBytes } from './float';
 import { mvQ4K, mvQ6K } from './kquant';
+import { dequantPacked, mvPacked, PACKED, packedRows } from './packed';
 import { mvQ4_0, mvQ8_0 } from './quant';
 
 /**
- * out (n, rows) = x (n, cols) · W^T for rows [r0, r1). Matvecs (n = 1) of
+ * out (n, rows) = x (n, cols) · W^T for rows [r0, r1) (r0 a multiple of 8).
+ * kernelType is the ggml type, with PACKED if the matrix is in packed.ts's
+ * row-interleaved layout. Matvecs (n = 1) of
  * integer types read the activations quantized by quantizeAct (xq, xd, xs;
  * Q8_0 grid for Q8_0/Q4_0, Q8_K grid for Q4_K/Q6_K) when xq != 0, else run
  * the f32 panels on x like prefill; everything else reads x (f32; for
@@ -23,15 +26,30 @@ import { mvQ4_0, mvQ8_0 } from './quant';
  * bytes).
  */
 export function matmulRange(
-  type: i32, out: usize, w: usize, x: usize, xq: usize, xd: usize, xs: usize,
+  kernelType: i32, out: usize, w: usize, x: usize, xq: usize, xd: usize, xs: usize,
   rows: i32, cols: i32, n: i32, r0: i32, r1: i32, rowBytes: i32, scratch: usize,
 ): void {
+  const type = kernelType & 0xff;
   const integer = type == T_Q8_0 || type == T_Q4_0 || type == T_Q4_K || type == T_Q6_K;
-  if (n > 1 || (integer && xq == 0)) {
+  const panels = n > 1 || (integer && xq == 0);
+  if ((kernelType & PACKED) != 0) {
+    // Whole groups are packed (asm/packed.ts); rows past the last one are plain.
+    const full = packedRows(type, rows, cols);
+    if (panels) {
+      mmPanel(type, out, w, x, rows, cols, n, r0, r1, rowBytes, scratch, full);
+      return;
+    }
+    const split = min(r1, full);
+    if (r0 < split) mvPacked(type, out, w, x, xq, xd, xs, cols, r0, split);
+    if (split >= r1) return;
+    r0 = max(r0, split);
+  } else if (panels) {
     // Prefill, or a matvec on f32 activations (q8Activations 'never'): f32 panels.
     if (type == T_F32) mmF32(out, w, x, rows, cols, n, r0, r1);
-    else mmPanel(type, out, w, x, rows, cols, n, r0, r1, rowBytes, scratch);
-  } else if (type == T_F32) {
+    else mmPanel(type, out, w, x, rows, cols, n, r0, r1, rowBytes, scratch, 0);
+    return;
+  }
+  if (type == T_F32) {
     mvF32(out, w, x, cols, r0, r1);
   } else if (type == T_F16) {
     mvHalf(out, w, x, cols, r0, r1, false);

@@ -20,6 +20,7 @@
  */
 import { f32At, halfToF32x4, bf16ToF32x4, hsum, half, T_BF16, T_F16 } from './common';
 import { dequantRow } from './dequant';
+import { dequantPacked } from './packed';
 
 /** dot(a[0..n), b[0..n)) for f32 arrays, 2 accumulators. */
 @inline function dotF32(a: usize, b: usize, n: i32): f32 {
@@ -213,13 +214,18 @@ export function panelBytes(cols: i32): i32 {
   return 16 * cols;
 }
 
-/** out (n, rows) for rows [r0, r1) of any non-F32 type, through a (4, cols) f32 panel at scratch. */
-export function mmPanel(type: i32, out: usize, w: usize, x: usize, rows: i32, cols: i32, n: i32, r0: i32, r1: i32, rowBytes: i32, scratch: usize): void {
+/**
+ * out (n, rows) for rows [r0, r1) of any type but plain F32, through a
+ * (4, cols) f32 panel at scratch. Rows below `packed` are in packed.ts's
+ * interleaved layout (0: none).
+ */
+export function mmPanel(type: i32, out: usize, w: usize, x: usize, rows: i32, cols: i32, n: i32, r0: i32, r1: i32, rowBytes: i32, scratch: usize, packed: i32): void {
   const sb = <usize>cols << 2;
   for (let r = r0; r < r1; r += 4) {
     const nr = min(4, r1 - r);
     const src = w + <usize>r * rowBytes;
-    if (type == T_F16) widenHalf(scratch, src, nr * cols, false);
+    if (r < packed) for (let i = 0; i < nr; i++) dequantPacked(type, w, r + i, cols, rowBytes, scratch + <usize>i * sb);
+    else if (type == T_F16) widenHalf(scratch, src, nr * cols, false);
     else if (type == T_BF16) widenHalf(scratch, src, nr * cols, true);
     else for (let i = 0; i < nr; i++) dequantRow(type, src + <usize>(i * rowBytes), scratch + <usize>i * sb, cols);
     tileF32(out, rows, r, nr, scratch, sb, x, cols, n);

@@ -14,3 +14,4 @@ export { dequantRow } from './dequant';
 export function heapBase(): usize {
   return __heap_base;
 }
+export { packedRows, packScratchBytes, packMatrix, dequantPacked } from './packed';

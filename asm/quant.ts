@@ -20,22 +20,23 @@
  *   with the fused multiply-add emulated in f64 (common.ts fma1, fmaRows).
  * - Q8_0: ggml_vec_dot_q8_0_q8_0 sums 8 lanes with a fused multiply-add per
  *   32 values; emulating that costs about as much as the dot itself, so we
- *   sum (d_w·d_x)·(block dot) in f32 lanes, within a few f32 roundings.
- * The oracle (src/kernels/scalar-int.ts) does the same math, and is
- * bit-identical for Q4_0 (and the K-quants); tests compare them exactly.
+ *   sum f32(d_w·d_x)·(block dot) per row in f32, within a few f32 roundings.
+ * The oracle (src/kernels/scalar-int.ts) does the same math, bit for bit;
+ * tests compare them exactly.
  *
  * The integer sums are exact in i32 (Q4_0/Q8_0: 32 products of at most
  * 127·127). Before matching ggml we used the i16 lanes' full range for the
  * activations (amax/32767 steps): the same instructions.
  *
- * Changes against the scalar oracle: f32 lanes for Q8_0 instead of a
- * float64 sum over blocks; 4 (Q8_0) or 8 (Q4_0) rows per pass, sharing
- * activation loads.
+ * Changes against the scalar oracle: 4 (Q8_0) or 8 (Q4_0) rows per pass,
+ * sharing activation loads. Decode normally runs the row-interleaved copies
+ * of these loops in packed.ts; these read ggml's layout (unpacked matrices,
+ * and the rows % G rows after the last packed group).
  */
-import { f32At, fmaRows, halfScale, hsum, totals4 } from './common';
+import { f32At, fmaRows, halfScale, totals4 } from './common';
 
 /** Integer dot of 32 int8 weights at p (sign-extended on load) with 32 i16 activations at q. */
-@inline function dotQ8(p: usize, q: usize): v128 {
+@inline export function dotQ8(p: usize, q: usize): v128 {
   let s = i32x4.dot_i16x8_s(v128.load8x8_s(p), v128.load(q));
   s = i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(p, 8), v128.load(q, 16)));
   s = i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(p, 16), v128.load(q, 32)));
@@ -48,7 +49,7 @@ import { f32At, fmaRows, halfScale, hsum, totals4 } from './common';
  * i16 on load, so the nibble split is a native 16-bit and/shift (wasm has
  * no cheap 8-bit shift on x86).
  */
-@inline function dotQ4(p: usize, q: usize): v128 {
+@inline export function dotQ4(p: usize, q: usize): v128 {
   const a = v128.load8x8_u(p);
   const b = v128.load8x8_u(p, 8);
   const m = i16x8.splat(0x0f);
@@ -59,10 +60,12 @@ import { f32At, fmaRows, halfScale, hsum, totals4 } from './common';
 }
 
 /**
- * Q8_0 (34-byte blocks: f16 d, int8[32]), 4 rows per pass:
- * sum over blocks of (d_w·d_x)·(integer block dot), in f32 lanes. (ggml's
- * vec_dot_q8_0_q8_0 rounds the same sum in a fused multiply-add per 32
- * values and lane; emulating that would cost more than the dot itself.)
+ * Q8_0 (34-byte blocks: f16 d, int8[32]), 4 rows per pass: per row, the sum
+ * over blocks of f32(d_w·d_x) · (exact integer block dot), in f32 in block
+ * order. packed.ts (the row-interleaved layout decode normally uses) and the
+ * oracle round exactly the same way. (ggml's vec_dot_q8_0_q8_0 keeps 8 lanes
+ * with a fused multiply-add per block; emulating that would cost more than
+ * the dot itself.)
  */
 export function mvQ8_0(out: usize, w: usize, xq: usize, xd: usize, cols: i32, r0: i32, r1: i32): void {
   const nb = cols >> 5;
@@ -72,20 +75,22 @@ export function mvQ8_0(out: usize, w: usize, xq: usize, xd: usize, cols: i32, r0
     const p1 = r + 1 < r1 ? p0 + rb : p0;
     const p2 = r + 2 < r1 ? p0 + 2 * rb : p0;
     const p3 = r + 3 < r1 ? p0 + 3 * rb : p0;
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let acc = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
       const o = <usize>b * 34;
       const q = xq + (<usize>b << 6);
-      const dx = load<f32>(f32At(xd, b));
-      a0 = f32x4.add(a0, f32x4.mul(f32x4.convert_i32x4_s(dotQ8(p0 + o + 2, q)), f32x4.splat(halfScale(load<u16>(p0 + o)) * dx)));
-      a1 = f32x4.add(a1, f32x4.mul(f32x4.convert_i32x4_s(dotQ8(p1 + o + 2, q)), f32x4.splat(halfScale(load<u16>(p1 + o)) * dx)));
-      a2 = f32x4.add(a2, f32x4.mul(f32x4.convert_i32x4_s(dotQ8(p2 + o + 2, q)), f32x4.splat(halfScale(load<u16>(p2 + o)) * dx)));
-      a3 = f32x4.add(a3, f32x4.mul(f32x4.convert_i32x4_s(dotQ8(p3 + o + 2, q)), f32x4.splat(halfScale(load<u16>(p3 + o)) * dx)));
+      const s = totals4(dotQ8(p0 + o + 2, q), dotQ8(p1 + o + 2, q), dotQ8(p2 + o + 2, q), dotQ8(p3 + o + 2, q));
+      let dw = f32x4.splat(halfScale(load<u16>(p0 + o)));
+      dw = f32x4.replace_lane(dw, 1, halfScale(load<u16>(p1 + o)));
+      dw = f32x4.replace_lane(dw, 2, halfScale(load<u16>(p2 + o)));
+      dw = f32x4.replace_lane(dw, 3, halfScale(load<u16>(p3 + o)));
+      const d = f32x4.mul(dw, f32x4.splat(load<f32>(f32At(xd, b))));
+      acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
     }
-    store<f32>(f32At(out, r), hsum(a0));
-    if (r + 1 < r1) store<f32>(f32At(out, r + 1), hsum(a1));
-    if (r + 2 < r1) store<f32>(f32At(out, r + 2), hsum(a2));
-    if (r + 3 < r1) store<f32>(f32At(out, r + 3), hsum(a3));
+    store<f32>(f32At(out, r), f32x4.extract_lane(acc, 0));
+    if (r + 1 < r1) store<f32>(f32At(out, r + 1), f32x4.extract_lane(acc, 1));
+    if (r + 2 < r1) store<f32>(f32At(out, r + 2), f32x4.extract_lane(acc, 2));
+    if (r + 3 < r1) store<f32>(f32At(out, r + 3), f32x4.extract_lane(acc, 3));
   }
 }
 
@@ -136,6 +141,6 @@ export function mvQ4_0(out: usize, w: usize, xq: usize, xd: usize, xs: usize, co
 }
 
 /** [d_w(a)·d_x, d_w(b)·d_x] in f64 (exact: two fp16 values), from the blocks' fp16 scales at a and b. */
-@inline function scales2(a: usize, b: usize, dx: v128): v128 {
+@inline export function scales2(a: usize, b: usize, dx: v128): v128 {
   return f64x2.mul(f64x2.replace_lane(f64x2.splat(<f64>halfScale(load<u16>(a))), 1, <f64>halfScale(load<u16>(b))), dx);
 }

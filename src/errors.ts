@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'GGUF_BAD_ALIGNMENT'
   | 'GGUF_BAD_SHAPE'
   | 'UNSUPPORTED_TENSOR_TYPE'
+  /** A weight matrix re-laid out by one kernel backend was handed to another. */
+  | 'WEIGHT_LAYOUT'
   // safetensors
   | 'SAFETENSORS_BAD_HEADER'
   | 'SAFETENSORS_TRUNCATED'

@@ -23,8 +23,13 @@
  *   emulated activations themselves must stay within the grid's half step
  *   of x, and src/tensor/q8.ts must produce the same codes bit for bit.
  *   The wasm kernels reproduce ggml's x86 f32 summation order for Q4_0,
- *   Q4_K and Q6_K, as scalar-int.ts does, so at n = 1 they must equal the
- *   scalar backend with 'decode' exactly; Q8_0 within the 2e-6 bound.
+ *   Q4_K and Q6_K, and Q8_0's own per-block order, as scalar-int.ts does, so
+ *   at n = 1 they must equal the scalar backend with 'decode' exactly.
+ * - Every matmul and getRows case runs again on matrices the backend's
+ *   adoptWeight re-laid out (wasm: rows interleaved in groups of 4 or 8,
+ *   asm/packed.ts), at row counts with and without a plain tail: the same
+ *   bounds, and the same exact equalities (packing changes where bytes are,
+ *   never the arithmetic).
  * - getRows and add: bit-exact. Norms, RoPE, softmax, activations: ~1e-6
  *   relative (a few f32 roundings against float64), with tiny absolute
  *   floors where exp underflows differently (values < 1e-30); softmax also
@@ -91,13 +96,16 @@ function place(ops: Ops, a: Float32Array, own: boolean): Float32Array {
   return b;
 }
 
-function weights(ops: Ops, type: GgmlType, rows: number, cols: number, own: boolean): { w: WeightMatrix; dense: Float32Array } {
+/** A random matrix; `adopt` hands it to the backend's adoptWeight (which needs it in backend memory). */
+function weights(ops: Ops, type: GgmlType, rows: number, cols: number, own: boolean, adopt = false): { w: WeightMatrix; dense: Float32Array; plain: WeightMatrix } {
   const q = quantize(type, rand(rows * cols));
-  const data = own ? ops.alloc(q.length) : q;
-  if (own) data.set(q);
+  const data = own || adopt ? ops.alloc(q.length) : q;
+  if (own || adopt) data.set(q);
   const dense = new Float32Array(rows * cols);
   dequantize(type, q, 0, dense, 0, rows * cols);
-  return { w: { name: `w.${GgmlType[type]}`, type, rows, cols, data }, dense };
+  const plain: WeightMatrix = { name: `w.${GgmlType[type]}`, type, rows, cols, data: Uint8Array.from(q) };
+  const w: WeightMatrix = { ...plain, data };
+  return { w: adopt && ops.adoptWeight !== undefined ? ops.adoptWeight(w) : w, dense, plain };
 }
 
 /** Round half to even (ggml's nearest_int, x86's _mm256_round_ps). */
@@ -230,38 +238,42 @@ for (const be of BACKENDS) {
     const ops = () => be.ops!;
 
     for (const [type, colsList] of CASES) {
-      test(`matmul ${GgmlType[type]}: rows 1/3/37, n 1/2/5, cols ${colsList.join('/')}`, () => {
-        for (const cols of colsList) {
-          for (const rows of [1, 3, 37]) {
-            for (const n of [1, 2, 5]) {
-              const own = (rows + n) % 2 === 0;
-              const label = `${GgmlType[type]} rows ${rows} cols ${cols} n ${n}`;
-              const { w, dense } = weights(ops(), type, rows, cols, own);
-              const x = activations(type, n, cols);
-              const out = place(ops(), rand(n * rows), own);
-              ops().matmul(out, w, place(ops(), x, !own), n);
-              if (!FLOAT.has(type) && quantizesActivations(be.q8, n)) {
-                checkIntegerPath(label, out, w, dense, x, n);
-                if (n === 1 && type !== GgmlType.Q8_0) {
-                  const ref = new Float32Array(rows);
-                  scalarDecode.matmul(ref, w, x, 1);
-                  check(`${label} (same f32 summation as scalar)`, out, ref, () => 0);
+      for (const adopt of [false, true]) {
+        // Packed groups are 4 or 8 rows: 37 leaves a plain tail, 40 none.
+        const rowsList = adopt ? [4, 37, 40] : [1, 3, 37];
+        test(`matmul ${GgmlType[type]}${adopt ? ' (adopted layout)' : ''}: rows ${rowsList.join('/')}, n 1/2/5, cols ${colsList.join('/')}`, () => {
+          for (const cols of colsList) {
+            for (const rows of rowsList) {
+              for (const n of [1, 2, 5]) {
+                const own = (rows + n) % 2 === 0;
+                const label = `${GgmlType[type]} rows ${rows} cols ${cols} n ${n}${adopt ? ' adopted' : ''}`;
+                const { w, dense, plain } = weights(ops(), type, rows, cols, own, adopt);
+                const x = activations(type, n, cols);
+                const out = place(ops(), rand(n * rows), own);
+                ops().matmul(out, w, place(ops(), x, !own), n);
+                if (!FLOAT.has(type) && quantizesActivations(be.q8, n)) {
+                  checkIntegerPath(label, out, w, dense, x, n);
+                  if (n === 1) {
+                    const ref = new Float32Array(rows);
+                    scalarDecode.matmul(ref, plain, x, 1);
+                    check(`${label} (same f32 summation as scalar)`, out, ref, () => 0);
+                  }
+                  continue;
                 }
-                continue;
+                const ref = new Float32Array(n * rows);
+                scalarOps.matmul(ref, plain, x, n);
+                check(label, out, ref, (i) => {
+                  const t = Math.floor(i / rows);
+                  const r = i % rows;
+                  let abs = 0;
+                  for (let c = 0; c < cols; c++) abs += Math.abs(dense[r * cols + c]! * x[t * cols + c]!);
+                  return 2e-6 * abs + 1e-30;
+                });
               }
-              const ref = new Float32Array(n * rows);
-              scalarOps.matmul(ref, w, x, n);
-              check(label, out, ref, (i) => {
-                const t = Math.floor(i / rows);
-                const r = i % rows;
-                let abs = 0;
-                for (let c = 0; c < cols; c++) abs += Math.abs(dense[r * cols + c]! * x[t * cols + c]!);
-                return 2e-6 * abs + 1e-30;
-              });
             }
           }
-        }
-      });
+        });
+      }
     }
 
     test('matmul with every argument outside the backend memory (copy in/out path)', () => {
@@ -274,21 +286,32 @@ for (const be of BACKENDS) {
       check('foreign', out, ref, () => 0.05);
     });
 
-    test('getRows is bit-exact for every type and rejects bad ids', () => {
+    test('getRows is bit-exact for every type (plain and adopted layouts) and rejects bad ids', () => {
       for (const [type, colsList] of CASES) {
-        const cols = colsList[0]!;
-        const { w } = weights(ops(), type, 11, cols, true);
-        const ids = [0, 10, 3, 3, 7];
-        const ref = new Float32Array(ids.length * cols);
-        scalarOps.getRows(ref, w, ids);
-        for (const own of [true, false]) {
-          const out = place(ops(), rand(ids.length * cols), own);
-          ops().getRows(out, w, ids);
-          check(`getRows ${GgmlType[type]}`, out, ref, () => 0);
+        for (const adopt of [false, true]) {
+          const cols = colsList[0]!;
+          const { w, plain } = weights(ops(), type, 11, cols, true, adopt);
+          const ids = [0, 10, 3, 3, 7, 8];
+          const ref = new Float32Array(ids.length * cols);
+          scalarOps.getRows(ref, plain, ids);
+          for (const own of [true, false]) {
+            const out = place(ops(), rand(ids.length * cols), own);
+            ops().getRows(out, w, ids);
+            check(`getRows ${GgmlType[type]}${adopt ? ' adopted' : ''}`, out, ref, () => 0);
+          }
+          assert.throws(() => ops().getRows(new Float32Array(cols), w, [11]), { code: 'TOKEN_OUT_OF_RANGE' });
+          assert.throws(() => ops().getRows(new Float32Array(cols), w, [-1]), { code: 'TOKEN_OUT_OF_RANGE' });
         }
-        assert.throws(() => ops().getRows(new Float32Array(cols), w, [11]), { code: 'TOKEN_OUT_OF_RANGE' });
-        assert.throws(() => ops().getRows(new Float32Array(cols), w, [-1]), { code: 'TOKEN_OUT_OF_RANGE' });
       }
+    });
+
+    test('a matrix adopted by one backend is refused by another, with a typed error', () => {
+      const { w } = weights(ops(), GgmlType.Q8_0, 8, 64, true, true);
+      if (w.layout === undefined) return; // this backend keeps ggml's layout: nothing to refuse
+      assert.equal(w.layout, 'wasm-interleaved');
+      assert.throws(() => scalarOps.matmul(new Float32Array(8), w, new Float32Array(64), 1), { code: 'WEIGHT_LAYOUT' });
+      assert.throws(() => scalarOps.getRows(new Float32Array(64), w, [0]), { code: 'WEIGHT_LAYOUT' });
+      assert.throws(() => ops().matmul(new Float32Array(8), { ...w, layout: 'other' }, new Float32Array(64), 1), { code: 'WEIGHT_LAYOUT' });
     });
 
     test('unsupported weight types are a typed error', () => {

@@ -18,8 +18,8 @@
  *   Q8_0  ggml_vec_dot_q8_0_q8_0 sums 8 lanes with one fused multiply-add per
  *         32-block; wasm has no cheap fused f32 multiply-add (8 emulated in f64
  *         per block would halve the kernel's speed), so here, as in the kernel,
- *         Q8_0 is the exact sum over blocks of (d_w·d_x)·I_b (float64 here,
- *         f32 lanes there): within a few f32 roundings of llama.cpp.
+ *         Q8_0 is acc = f32(acc + f32(f32(d_w·d_x)·I_b)) block after block:
+ *         within a few f32 roundings of llama.cpp.
  *
  * (llama.cpp repacks Q4_0 and Q4_K weights whose row count is a multiple of
  * 8, which is every matrix of the models we know; other matrices take
@@ -54,7 +54,7 @@ const dotQ8_0: IntDot = (w, o, q, qo, d, dOff, cols) => {
     const p = o + 34 * b;
     let sumi = 0;
     for (let j = 0; j < 32; j++) sumi += ((w[p + 2 + j]! << 24) >> 24) * q[qo + 32 * b + j]!;
-    s += fr(half(w, p) * d[dOff + b]!) * sumi;
+    s = fr(s + fr(fr(half(w, p) * d[dOff + b]!) * sumi));
   }
   return s;
 };

@@ -34,6 +34,12 @@ function f32View(w: WeightMatrix): Float32Array {
 }
 
 function checkComputable(w: WeightMatrix): number {
+  if (w.layout !== undefined) {
+    throw new StreamLlmError('WEIGHT_LAYOUT', `matrix '${w.name}' was re-laid out (${w.layout}) by another kernel backend`, {
+      context: { tensor: w.name, actual: w.layout },
+      hint: 'load the model again with the backend that will compute with it',
+    });
+  }
   const rb = rowBytes(w.type, w.cols);
   if (rb < 0) {
     throw new StreamLlmError('UNSUPPORTED_TENSOR_TYPE', `cannot compute with ${typeName(w.type)} rows of ${w.cols}`, {
@@ -78,6 +84,7 @@ export class ScalarOps implements Ops {
 
   matmul(out: Float32Array, w: WeightMatrix, x: Float32Array, n: number): void {
     const { rows, cols } = w;
+    const rb = checkComputable(w);
     if (w.type === GgmlType.F32) {
       const W = f32View(w);
       for (let r = 0; r < rows; r++) {
@@ -91,7 +98,6 @@ export class ScalarOps implements Ops {
       }
       return;
     }
-    const rb = checkComputable(w);
     if (isIntegerType(w.type) && quantizesActivations(this.q8Activations, n)) {
       matmulInt(out, w, rb, x, n);
       return;

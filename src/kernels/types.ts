@@ -18,6 +18,12 @@ export interface WeightMatrix {
   readonly cols: number;
   /** rows * rowBytes(type, cols) bytes, owned by the backend's memory. */
   readonly data: Uint8Array;
+  /**
+   * Absent: ggml's layout (row after row). Otherwise the name of a layout a
+   * backend's adoptWeight gave the data for its own kernels (same size); only
+   * that kind of backend can compute with the matrix.
+   */
+  readonly layout?: string;
 }
 
 /** Which pairs of a head's dimensions RoPE rotates together. */
@@ -76,6 +82,13 @@ export interface Ops {
   allocF32(n: number): Float32Array;
   /** Return a buffer from alloc/allocF32 that will not be used again (optional bookkeeping). */
   free(buf: Uint8Array | Float32Array): void;
+  /**
+   * Optional: called once by the model loader for each weight matrix it
+   * placed in alloc() memory, before any use. A backend may re-lay the data
+   * out in place for faster kernels (e.g. interleaving rows) and returns the
+   * matrix to use from then on (with `layout` set if it changed anything).
+   */
+  adoptWeight?(w: WeightMatrix): WeightMatrix;
 
   /**
    * out[t, r] = sum_c w[r, c] * x[t, c] for t < n. out is (n, rows), x is (n, cols).

@@ -68,7 +68,9 @@ export function loadWeights(hp: Hparams, src: TensorSource, ops: Ops, opts: Weig
       const data = ops.alloc(t.nBytes);
       src.read(t.name, data);
       const cols = t.dims[0]!;
-      matrices.set(t.name, { name: t.name, type: t.type as GgmlType, rows: t.nBytes === 0 ? 0 : t.dims.slice(1).reduce((a, b) => a * b, 1), cols, data });
+      const m: WeightMatrix = { name: t.name, type: t.type as GgmlType, rows: t.nBytes === 0 ? 0 : t.dims.slice(1).reduce((a, b) => a * b, 1), cols, data };
+      // The backend may re-lay the matrix out in place for its kernels (wasm: interleaved rows).
+      matrices.set(t.name, ops.adoptWeight?.(m) ?? m);
     }
     done += t.nBytes;
     opts.onProgress?.(done, total, t.name);

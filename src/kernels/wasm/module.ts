@@ -27,6 +27,10 @@ export interface KernelExports {
   dotRows(scores: number, q: number, keys: number, stride: number, count: number, d: number, scale: number): void;
   axpyRows(out: number, w: number, values: number, stride: number, count: number, d: number): void;
   dequantRow(type: number, src: number, dst: number, cols: number): void;
+  packedRows(type: number, rows: number, cols: number): number;
+  packScratchBytes(type: number, rowBytes: number): number;
+  packMatrix(type: number, w: number, rows: number, cols: number, rowBytes: number, scratch: number): number;
+  dequantPacked(type: number, w: number, row: number, cols: number, rowBytes: number, dst: number): void;
 }
 
 /** Where the build puts the module, relative to this file in dist/, then (tests run from src/) in dist/. */
