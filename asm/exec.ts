@@ -8,6 +8,7 @@
  * Work is handed out in chunks of rows claimed with an atomic counter, so a
  * thread that was descheduled on a busy machine simply takes fewer chunks.
  */
+import { attendHead } from './attention';
 import { T_BF16, T_F16, T_F32, T_Q4_0, T_Q4_K, T_Q6_K, T_Q8_0 } from './common';
 import { mmF32, mmPanel, mvF32, mvHalf, panelBytes } from './float';
 import { mvQ4K, mvQ6K } from './kquant';
@@ -81,6 +82,8 @@ const OP: usize = 8;
 const A: usize = 9; // first argument word
 
 export const OP_MATMUL: i32 = 1;
+/** attention.ts attendHead for heads claimed one at a time; each thread has its own scores. */
+export const OP_ATTEND: i32 = 2;
 /** Test hooks: a worker traps, or never finishes (until STOP is set). */
 export const OP_TRAP: i32 = 100;
 export const OP_HANG: i32 = 101;
@@ -100,6 +103,7 @@ export function exec(ctl: usize, tid: i32): i32 {
     if (tid != 0) while (atomic.load<i32>(ctl + (STOP << 2)) == 0) {}
     return 0;
   }
+  if (op == OP_ATTEND) return execAttend(ctl, tid);
   if (op != OP_MATMUL) unreachable();
   const type = word(ctl, A);
   const out = <usize>word(ctl, A + 1);
@@ -122,6 +126,29 @@ export function exec(ctl: usize, tid: i32): i32 {
     const r0 = c * chunkRows;
     const r1 = min(rows, r0 + chunkRows);
     matmulRange(type, out, w, x, xq, xd, xs, rows, cols, n, r0, r1, rowBytes, scratch);
+    atomic.add<i32>(ctl + (DONE << 2), 1);
+    mine++;
+  }
+  return mine;
+}
+
+/** OP_ATTEND arguments: out, q, nHeads, group, d, scale (f32 bits), runs, nRuns, scores, scoresStride (bytes), slopes. */
+function execAttend(ctl: usize, tid: i32): i32 {
+  const out = <usize>word(ctl, A);
+  const q = <usize>word(ctl, A + 1);
+  const nHeads = word(ctl, A + 2);
+  const group = word(ctl, A + 3);
+  const d = word(ctl, A + 4);
+  const scale = reinterpret<f32>(word(ctl, A + 5));
+  const runs = <usize>word(ctl, A + 6);
+  const nRuns = word(ctl, A + 7);
+  const scores = <usize>word(ctl, A + 8) + <usize>tid * <usize>word(ctl, A + 9);
+  const slopes = <usize>word(ctl, A + 10);
+  let mine = 0;
+  for (;;) {
+    const h = atomic.add<i32>(ctl + (NEXT << 2), 1);
+    if (h >= nHeads) break;
+    attendHead(out, q, h, group, d, scale, runs, nRuns, scores, slopes);
     atomic.add<i32>(ctl + (DONE << 2), 1);
     mine++;
   }

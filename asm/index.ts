@@ -14,4 +14,5 @@ export { dequantRow } from './dequant';
 export function heapBase(): usize {
   return __heap_base;
 }
+export { attendHeads } from './attention';
 export { packedRows, packScratchBytes, packMatrix, dequantPacked } from './packed';

@@ -39,6 +39,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { attendHeadsReference } from '../src/kernels/attention.js';
 import { ropeSpec } from '../src/kernels/rope.js';
 import { ScalarOps, scalarOps } from '../src/kernels/scalar.js';
 import { quantizesActivations, type Ops, type Q8Activations, type WeightMatrix } from '../src/kernels/types.js';
@@ -422,6 +423,38 @@ for (const be of BACKENDS) {
           for (let j = 0; j < count; j++) a += Math.abs(w[4 + j]! * keys[9 + j * stride + i - 1]!);
           return 2e-6 * a;
         });
+      }
+    });
+
+    test('attendHeads: GQA, ALiBi, several runs (token- and head-major), equals the per-head reference', () => {
+      // 8 query heads over 2 kv heads, d 20; runs: a (kvHeads, 50, d) store and a (n, kvHeads, d) batch.
+      const nHeads = 8, kvHeads = 2, d = 20;
+      const store = rand(kvHeads * 50 * d);
+      const storeV = rand(kvHeads * 50 * d);
+      const batch = rand(9 * kvHeads * d);
+      const batchV = rand(9 * kvHeads * d);
+      const q = rand(3 + nHeads * d);
+      const slopes = Float32Array.from({ length: nHeads }, (_, h) => 2 ** (-(h + 1)));
+      for (const alibi of [false, true]) {
+        const shape = { nHeads, kvHeads, headDim: d, scale: 0.3, ...(alibi ? { alibiSlopes: slopes } : {}) };
+        for (const own of [true, false]) {
+          const runs = [
+            { keys: place(ops(), store, own), values: place(ops(), storeV, own), offset: 3 * d, headStride: 50 * d, rowStride: d, count: 41, firstDistance: 47 },
+            { keys: place(ops(), batch, !own), values: place(ops(), batchV, !own), offset: 2 * kvHeads * d, headStride: d, rowStride: kvHeads * d, count: 0, firstDistance: 6 },
+            { keys: place(ops(), batch, !own), values: place(ops(), batchV, !own), offset: 2 * kvHeads * d, headStride: d, rowStride: kvHeads * d, count: 7, firstDistance: 6 },
+          ];
+          const qq = place(ops(), q, own);
+          const out = place(ops(), rand(5 + nHeads * d), !own);
+          const ref = Float32Array.from(out);
+          ops().attendHeads(out, 5, qq, 3, runs, runs.length, shape);
+          // The same backend's dotRows/softmax/axpyRows, head by head: fused must be bit-identical.
+          attendHeadsReference(ops(), ref, 5, qq, 3, runs, runs.length, shape, new Float32Array(48));
+          check(`attendHeads${alibi ? ' alibi' : ''}`, out, ref, () => 0);
+          // And close to the float64 oracle.
+          const oracle = Float32Array.from(out);
+          scalarOps.attendHeads(oracle, 5, Float32Array.from(q), 3, runs, runs.length, shape);
+          check(`attendHeads vs scalar${alibi ? ' alibi' : ''}`, out, oracle, (i) => 2e-5 * Math.max(1, Math.abs(oracle[i]!)));
+        }
       }
     });
 

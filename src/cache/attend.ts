@@ -1,10 +1,10 @@
 /**
- * Shared attention arithmetic for the cache policies: one query head against
- * runs of keys/values ("segments"), with the positional bias the policy's
- * positions imply. Policies decide *which* segments and *which* positions;
- * this file only does the math through the kernel seam.
+ * What the cache policies share for attention: runs of keys/values
+ * ("segments") described for Ops.attendHeads, which does the math (all
+ * query heads of a token, with the ALiBi bias the policy's distances imply).
+ * Policies decide *which* segments and *which* positions.
  */
-import type { Ops } from '../kernels/types.js';
+import type { AttentionShape, KvRun } from '../kernels/types.js';
 import type { CacheGeometry } from './types.js';
 
 /**
@@ -12,7 +12,7 @@ import type { CacheGeometry } from './types.js';
  * path allocates nothing per token, so an endless stream does not churn the
  * garbage collector (and RSS stays flat).
  */
-export class Segment {
+export class Segment implements KvRun {
   keys: Float32Array = EMPTY;
   values: Float32Array = EMPTY;
   /** Element offset of the segment's first row for kv head 0. */
@@ -58,44 +58,13 @@ export function copyF32(dst: Float32Array, dstOff: number, src: Float32Array, sr
   for (let i = 0; i < n; i++) dst[dstOff + i] = src[srcOff + i]!;
 }
 
-/**
- * out[oOff..+headDim) = softmax(scale * q·K + bias) · V over all segments.
- * `scores` must hold at least the total key count.
- */
-export function attendHead(
-  ops: Ops,
-  g: CacheGeometry,
-  head: number,
-  q: Float32Array,
-  qOff: number,
-  segments: readonly Segment[],
-  nSegments: number,
-  scores: Float32Array,
-  out: Float32Array,
-  oOff: number,
-): void {
-  const d = g.headDim;
-  const kvHead = Math.floor(head / (g.nHeads / g.kvHeads));
-  let total = 0;
-  for (let i = 0; i < nSegments; i++) {
-    const s = segments[i]!;
-    if (s.count === 0) continue;
-    const base = s.offset + kvHead * s.headStride;
-    ops.dotRows(scores, total, q, qOff, s.keys, base, s.rowStride, s.count, d, g.scale);
-    if (g.positional.kind === 'alibi') {
-      const slope = g.positional.slopes[head]!;
-      for (let j = 0; j < s.count; j++) scores[total + j] = scores[total + j]! - slope * (s.firstDistance - j);
-    }
-    total += s.count;
-  }
-  ops.softmax(scores, 0, total);
-  out.fill(0, oOff, oOff + d);
-  total = 0;
-  for (let i = 0; i < nSegments; i++) {
-    const s = segments[i]!;
-    if (s.count === 0) continue;
-    const base = s.offset + kvHead * s.headStride;
-    ops.axpyRows(out, oOff, scores, total, s.values, base, s.rowStride, s.count, d);
-    total += s.count;
-  }
+/** What Ops.attendHeads needs to know of a cache's geometry (made once per cache). */
+export function attentionShape(g: CacheGeometry): AttentionShape {
+  return {
+    nHeads: g.nHeads,
+    kvHeads: g.kvHeads,
+    headDim: g.headDim,
+    scale: g.scale,
+    ...(g.positional.kind === 'alibi' ? { alibiSlopes: g.positional.slopes } : {}),
+  };
 }

@@ -5,8 +5,8 @@
  * `contextLength` unless `allowOverflow` is set.
  */
 import { StreamLlmError } from '../errors.js';
-import type { Ops } from '../kernels/types.js';
-import { attendHead, copyF32, Segment } from './attend.js';
+import type { AttentionShape, Ops } from '../kernels/types.js';
+import { attentionShape, copyF32, Segment } from './attend.js';
 import type { CacheGeometry, CacheStats, KvCache } from './types.js';
 
 export interface DenseOptions {
@@ -22,8 +22,8 @@ export class DenseCache implements KvCache {
   // Per layer: (kvHeads, capacity, headDim), keys rotated at their positions.
   private keys: Float32Array[] = [];
   private values: Float32Array[] = [];
-  private scores: Float32Array = new Float32Array(0);
   private readonly seg = [new Segment()];
+  private readonly shape: AttentionShape;
   private seen = 0;
   private pending = 0;
 
@@ -31,7 +31,9 @@ export class DenseCache implements KvCache {
     readonly geometry: CacheGeometry,
     private readonly ops: Ops,
     private readonly opts: DenseOptions = {},
-  ) {}
+  ) {
+    this.shape = attentionShape(geometry);
+  }
 
   get bytes(): number {
     return 2 * this.geometry.layers * this.geometry.kvHeads * this.capacity * this.geometry.headDim * 4;
@@ -78,8 +80,6 @@ export class DenseCache implements KvCache {
       this.values[l] = v;
     }
     this.capacity = cap;
-    if (this.scores.length > 0) this.ops.free(this.scores);
-    this.scores = this.ops.allocF32(cap);
   }
 
   attend(layer: number, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array): void {
@@ -105,9 +105,7 @@ export class DenseCache implements KvCache {
     for (let t = 0; t < n; t++) {
       const pos = this.seen + t;
       this.seg[0]!.storage(K, V, this.capacity, d, 0, pos + 1, pos);
-      for (let h = 0; h < g.nHeads; h++) {
-        attendHead(this.ops, g, h, q, t * qw + h * d, this.seg, 1, this.scores, out, t * qw + h * d);
-      }
+      this.ops.attendHeads(out, t * qw, q, t * qw, this.seg, 1, this.shape);
     }
   }
 

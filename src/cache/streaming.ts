@@ -21,8 +21,8 @@
  * tokens one by one.
  */
 import { StreamLlmError } from '../errors.js';
-import type { Ops } from '../kernels/types.js';
-import { attendHead, copyF32, Segment } from './attend.js';
+import type { AttentionShape, Ops } from '../kernels/types.js';
+import { attentionShape, copyF32, Segment } from './attend.js';
 import type { CacheGeometry, CacheStats, KvCache } from './types.js';
 
 export interface StreamingOptions {
@@ -45,7 +45,7 @@ export class StreamingCache implements KvCache {
   private readonly ringK: Float32Array[] = [];
   private readonly ringV: Float32Array[] = [];
   private readonly sinkRot: Float32Array; // (S, kvHeads, headDim) sinks rotated for the current query
-  private readonly scores: Float32Array; // (S + W) at most per query
+  private readonly shape: AttentionShape;
   private readonly segs = [new Segment(), new Segment(), new Segment(), new Segment()];
   private seen = 0;
   private pending = 0;
@@ -84,7 +84,7 @@ export class StreamingCache implements KvCache {
       this.ringV.push(ops.allocF32(window * kvw));
     }
     this.sinkRot = ops.allocF32(sinks * kvw);
-    this.scores = ops.allocF32(sinks + window);
+    this.shape = attentionShape(geometry);
   }
 
   get bytes(): number {
@@ -151,9 +151,7 @@ export class StreamingCache implements KvCache {
         const b0 = Math.max(lo, t0) - t0;
         segs[nseg++]!.batch(k, v, g.kvHeads, d, b0, j - b0 + 1, t - t0 - b0);
       }
-      for (let h = 0; h < g.nHeads; h++) {
-        attendHead(this.ops, g, h, q, j * qw + h * d, segs, nseg, this.scores, out, j * qw + h * d);
-      }
+      this.ops.attendHeads(out, j * qw, q, j * qw, segs, nseg, this.shape);
     }
     // 4. Only now may the batch overwrite the ring: its last W non-sink tokens.
     for (let j = Math.max(0, m - W); j < m; j++) {

@@ -14,7 +14,8 @@ import { StreamLlmError, requireArg } from '../errors.js';
 import { GgmlType, rowBytes, typeName } from '../tensor/dtype.js';
 import { dequantize } from '../tensor/quant.js';
 import { isIntegerType, matmulInt } from './scalar-int.js';
-import { quantizesActivations, type Ops, type Q8Activations, type RopeSpec, type WeightMatrix } from './types.js';
+import { attendHeadsReference, runKeys } from './attention.js';
+import { quantizesActivations, type AttentionShape, type KvRun, type Ops, type Q8Activations, type RopeSpec, type WeightMatrix } from './types.js';
 
 /** A Float32Array view of F32 weights, made once per matrix (no copy). */
 const f32Views = new WeakMap<Uint8Array, Float32Array>();
@@ -58,6 +59,7 @@ export class ScalarOps implements Ops {
   readonly name: string = 'scalar';
   readonly q8Activations: Q8Activations;
   private scratch = new Float32Array(0);
+  private scores = new Float32Array(0);
 
   constructor(opts: ScalarOpsOptions = {}) {
     const q8 = opts.q8Activations ?? 'never';
@@ -256,6 +258,12 @@ export class ScalarOps implements Ops {
       const vo = vOff + j * stride;
       for (let i = 0; i < d; i++) out[oOff + i] = out[oOff + i]! + a * values[vo + i]!;
     }
+  }
+
+  attendHeads(out: Float32Array, oOff: number, q: Float32Array, qOff: number, runs: readonly KvRun[], nRuns: number, shape: AttentionShape): void {
+    const total = runKeys(runs, nRuns);
+    if (this.scores.length < total) this.scores = new Float32Array(Math.max(total, 2 * this.scores.length));
+    attendHeadsReference(this, out, oOff, q, qOff, runs, nRuns, shape, this.scores);
   }
 
   softmax(x: Float32Array, off: number, n: number): void {

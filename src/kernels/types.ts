@@ -153,4 +153,36 @@ export interface Ops {
   ): void;
   /** In place softmax of x[off..off+n); returns nothing. -Infinity entries get 0. */
   softmax(x: Float32Array, off: number, n: number): void;
+
+  /**
+   * Attention of one token's query heads over runs of cached keys/values:
+   * for each head h (kv head h / (nHeads / kvHeads)),
+   *   out[oOff + h·d ..+d) = softmax(scale · q_h·K + bias) · V
+   * over the keys of all runs in order, bias = -slope[h] · distance with
+   * ALiBi. The reference is attendHeadsReference (dotRows, softmax,
+   * axpyRows per head); a backend may fuse and parallelise it, but must
+   * compute the same values.
+   */
+  attendHeads(out: Float32Array, oOff: number, q: Float32Array, qOff: number, runs: readonly KvRun[], nRuns: number, shape: AttentionShape): void;
+}
+
+/** A run of keys/values: row j of kv head g starts at offset + g·headStride + j·rowStride (elements). */
+export interface KvRun {
+  readonly keys: Float32Array;
+  readonly values: Float32Array;
+  readonly offset: number;
+  readonly headStride: number;
+  readonly rowStride: number;
+  readonly count: number;
+  /** Distance (query position - key position) of the run's first key; later keys are one closer each (ALiBi only). */
+  readonly firstDistance: number;
+}
+
+export interface AttentionShape {
+  readonly nHeads: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly scale: number;
+  /** ALiBi slopes, one per query head (absent: no positional bias in the scores). */
+  readonly alibiSlopes?: Float32Array;
 }

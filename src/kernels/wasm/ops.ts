@@ -19,7 +19,8 @@ import { availableParallelism } from 'node:os';
 import { StreamLlmError, requireArg } from '../../errors.js';
 import { GgmlType, rowBytes, typeName } from '../../tensor/dtype.js';
 import { halfTableF32 } from '../../tensor/half.js';
-import { quantizesActivations, type Ops, type Q8Activations, type RopeSpec, type WeightMatrix } from '../types.js';
+import { runKeys } from '../attention.js';
+import { quantizesActivations, type AttentionShape, type KvRun, type Ops, type Q8Activations, type RopeSpec, type WeightMatrix } from '../types.js';
 import { CTL_WORDS } from './control.js';
 import { MAX_WASM_BYTES, WasmHeap } from './heap.js';
 import { instantiate, kernelModule, type KernelExports } from './module.js';
@@ -46,6 +47,11 @@ export interface WasmOpsOptions {
 /** WeightMatrix.layout of matrices adoptWeight interleaved (asm/packed.ts), and the kernels' type flag for it. */
 export const PACKED_LAYOUT = 'wasm-interleaved';
 const PACKED = 0x100;
+/** i32 words per run descriptor (asm/attention.ts RUN_WORDS). */
+const RUN_WORDS = 6;
+/** f32 -> its bit pattern, for the scale argument word of OP_ATTEND. */
+const F32_BITS = new Float32Array(1);
+const I32_OF_F32 = new Int32Array(F32_BITS.buffer);
 
 /** Types the wasm matmul/getRows compute with. */
 export const WASM_TYPES: ReadonlySet<GgmlType> = new Set([
@@ -96,6 +102,9 @@ export class WasmOps implements Ops, Disposable {
   private readonly act: Region;
   private readonly scratch: Region;
   private readonly ropeTable: Region;
+  private readonly runs: Region;
+  private readonly attnScores: Region;
+  private runView: Int32Array | undefined;
   private ropeKey: { pos: number; spec: RopeSpec } | undefined;
   private closed = false;
 
@@ -113,6 +122,8 @@ export class WasmOps implements Ops, Disposable {
     this.act = new Region(heap);
     this.scratch = new Region(heap);
     this.ropeTable = new Region(heap);
+    this.runs = new Region(heap);
+    this.attnScores = new Region(heap);
   }
 
   /**
@@ -359,6 +370,48 @@ export class WasmOps implements Ops, Disposable {
     }
   }
 
+  /**
+   * All heads in one wasm call (asm/attention.ts), split across the threads
+   * by head when the work is big enough; the same kernels as dotRows,
+   * softmax and axpyRows, so the values equal attendHeadsReference's.
+   */
+  attendHeads(out: Float32Array, oOff: number, q: Float32Array, qOff: number, runs: readonly KvRun[], nRuns: number, shape: AttentionShape): void {
+    this.checkOpen();
+    const { nHeads, kvHeads, headDim: d } = shape;
+    requireArg(Number.isInteger(nHeads / kvHeads) && nHeads > 0, `nHeads ${nHeads} is not a multiple of kvHeads ${kvHeads}`, { field: 'kvHeads' });
+    const total = runKeys(runs, nRuns);
+    const st = this.staging;
+    try {
+      const words = this.runWords(nRuns);
+      for (let i = 0; i < nRuns; i++) {
+        const r = runs[i]!;
+        const o = i * RUN_WORDS;
+        const span = r.count === 0 ? 0 : (r.count - 1) * r.rowStride + (kvHeads - 1) * r.headStride + d;
+        words[o] = r.count === 0 ? 0 : st.f32(r.keys, r.offset, span, 'in', 'keys');
+        words[o + 1] = r.count === 0 ? 0 : st.f32(r.values, r.offset, span, 'in', 'values');
+        words[o + 2] = r.headStride;
+        words[o + 3] = r.rowStride;
+        words[o + 4] = r.count;
+        words[o + 5] = r.firstDistance;
+      }
+      const qp = st.f32(q, qOff, nHeads * d, 'in', 'q');
+      const op = st.f32(out, oOff, nHeads * d, 'out', 'out');
+      const slopes = shape.alibiSlopes !== undefined ? st.f32(shape.alibiSlopes, 0, nHeads, 'in', 'alibiSlopes') : 0;
+      const runsPtr = words.byteOffset;
+      const stride = Math.ceil((total * 4) / 64) * 64 + 64;
+      const parallel = this.pool !== undefined && nHeads > 1 && total * nHeads * d >= this.minParallelWork;
+      const scores = this.attnScores.ensure(stride * (parallel ? this.threads : 1));
+      if (!parallel) {
+        this.k.attendHeads(op, qp, nHeads, kvHeads, d, shape.scale, runsPtr, nRuns, scores, slopes);
+        return;
+      }
+      F32_BITS[0] = shape.scale;
+      this.pool!.attend([op, qp, nHeads, nHeads / kvHeads, d, I32_OF_F32[0]!, runsPtr, nRuns, scores, stride, slopes]);
+    } finally {
+      st.finish();
+    }
+  }
+
   softmax(x: Float32Array, off: number, n: number): void {
     if (n <= 0) return;
     const st = this.staging;
@@ -388,6 +441,15 @@ export class WasmOps implements Ops, Disposable {
 
   private checkOpen(): void {
     if (this.closed) throw new StreamLlmError('BAD_ARGUMENT', `${this.name} ops are closed`);
+  }
+
+  /** An Int32Array over the run descriptors' region, remade only when the region moves (no garbage per call). */
+  private runWords(nRuns: number): Int32Array {
+    const ptr = this.runs.ensure(Math.max(4, nRuns) * RUN_WORDS * 4);
+    if (this.runView === undefined || this.runView.byteOffset !== ptr || this.runView.length < nRuns * RUN_WORDS) {
+      this.runView = this.heap.i32(ptr, Math.max(4, nRuns) * RUN_WORDS);
+    }
+    return this.runView;
   }
 
   /** The type id the kernels dispatch on: the ggml type, with PACKED for this backend's packed layout. */

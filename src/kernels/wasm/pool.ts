@@ -15,7 +15,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { StreamLlmError } from '../../errors.js';
-import { ARGS, DONE, ERR, GEN, NEXT, OP, OP_EXIT, OP_HANG, OP_MATMUL, OP_TRAP, PENDING, SLEEPERS, STOP, W_EXITED, W_THREW } from './control.js';
+import { ARGS, DONE, ERR, GEN, NEXT, OP, OP_ATTEND, OP_EXIT, OP_HANG, OP_MATMUL, OP_TRAP, PENDING, SLEEPERS, STOP, W_EXITED, W_THREW } from './control.js';
 import { workerError } from './errors.js';
 import type { KernelExports } from './module.js';
 import type { WorkerInit } from './worker.js';
@@ -134,6 +134,11 @@ export class ThreadPool {
    */
   matmul(args: readonly number[]): void {
     this.run(OP_MATMUL, args);
+  }
+
+  /** Attention heads on all threads; `args` are asm/exec.ts's OP_ATTEND words. */
+  attend(args: readonly number[]): void {
+    this.run(OP_ATTEND, args);
   }
 
   /** Test hook: the next task makes every worker throw, exit, or hang. */
