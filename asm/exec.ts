@@ -12,7 +12,8 @@ import { attendHead } from './attention';
 import { T_BF16, T_F16, T_F32, T_Q4_0, T_Q4_K, T_Q6_K, T_Q8_0 } from './common';
 import { mmF32, mmPanel, mvF32, mvHalf, panelBytes } from './float';
 import { mvQ4K, mvQ6K } from './kquant';
-import { dequantPacked, mvPacked, PACKED, packedRows } from './packed';
+import { igemm, igemmPanelBytes } from './igemm';
+import { mvPacked, PACKED, packedRows } from './packed';
 import { mvQ4_0, mvQ8_0 } from './quant';
 
 /**
@@ -33,7 +34,13 @@ export function matmulRange(
   const type = kernelType & 0xff;
   const integer = type == T_Q8_0 || type == T_Q4_0 || type == T_Q4_K || type == T_Q6_K;
   const panels = n > 1 || (integer && xq == 0);
-  if ((kernelType & PACKED) != 0) {
+  const isPacked = (kernelType & PACKED) != 0;
+  if (n > 1 && xq != 0 && (type == T_Q8_0 || type == T_Q4_0)) {
+    // Prefill on quantized activations: the integer tile (igemm.ts).
+    igemm(type, out, w, xq, xd, rows, cols, n, r0, r1, rowBytes, isPacked ? packedRows(type, rows, cols) : 0, scratch);
+    return;
+  }
+  if (isPacked) {
     // Whole groups are packed (asm/packed.ts); rows past the last one are plain.
     const full = packedRows(type, rows, cols);
     if (panels) {
@@ -71,7 +78,7 @@ export function matmulRange(
 
 /** Scratch bytes one thread needs for a matmul of `cols`. */
 export function scratchBytes(cols: i32): i32 {
-  return panelBytes(cols);
+  return max(panelBytes(cols), igemmPanelBytes(cols));
 }
 
 // Control block word indexes (keep in sync with src/kernels/wasm/pool.ts).

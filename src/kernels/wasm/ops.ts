@@ -191,16 +191,17 @@ export class WasmOps implements Ops, Disposable {
       const grid = ACT_GRID.get(w.type);
       if (grid !== undefined && quantizesActivations(this.q8Activations, n)) {
         // Activations quantized once per call, as ggml does: i16 codes, block scales (per 32 or
-        // per 256) and code sums (per 32 or per 16). A matvec multiplies the codes; prefill
-        // (n > 1) decodes them back to f32 for the weight panels (the same products, in f32).
+        // per 256) and code sums (per 32 or per 16).
         const count = n * cols;
         const blocks = count / 32;
         const codes = Math.ceil((count * 2 + blocks * 8) / 64) * 64;
-        xq = this.act.ensure(codes + (n > 1 ? count * 4 : 0));
+        // Q8_0/Q4_0 prefill multiplies the codes too (asm/igemm.ts); the K-quants decode them to f32 for the panels.
+        const toF32 = n > 1 && grid !== 0;
+        xq = this.act.ensure(codes + (toF32 ? count * 4 : 0));
         xd = xq + count * 2;
         xs = xd + blocks * 4;
         this.k.quantizeAct(grid, xp, xq, xd, xs, count);
-        if (n > 1) {
+        if (toF32) {
           xp = xq + codes;
           this.k.dequantAct(grid, xq, xd, xp, count);
         }
