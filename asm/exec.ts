@@ -8,7 +8,7 @@
  * Work is handed out in chunks of rows claimed with an atomic counter, so a
  * thread that was descheduled on a busy machine simply takes fewer chunks.
  */
-import { attendHead } from './attention';
+import { attendRange } from './attention';
 import { T_BF16, T_F16, T_F32, T_Q4_0, T_Q4_K, T_Q6_K, T_Q8_0 } from './common';
 import { mmF32, mmPanel, mvF32, mvHalf, panelBytes } from './float';
 import { mvQ4K, mvQ6K } from './kquant';
@@ -89,7 +89,7 @@ const OP: usize = 8;
 const A: usize = 9; // first argument word
 
 export const OP_MATMUL: i32 = 1;
-/** attention.ts attendHead for heads claimed one at a time; each thread has its own scores. */
+/** attention.ts attendRange for chunks of heads claimed one at a time; each thread has its own scores. */
 export const OP_ATTEND: i32 = 2;
 /** Test hooks: a worker traps, or never finishes (until STOP is set). */
 export const OP_TRAP: i32 = 100;
@@ -139,7 +139,7 @@ export function exec(ctl: usize, tid: i32): i32 {
   return mine;
 }
 
-/** OP_ATTEND arguments: out, q, nHeads, group, d, scale (f32 bits), runs, nRuns, scores, scoresStride (bytes), slopes. */
+/** OP_ATTEND arguments: out, q, nHeads, group, d, scale (f32 bits), runs, nRuns, scores, hs, slopes, chunkHeads. */
 function execAttend(ctl: usize, tid: i32): i32 {
   const out = <usize>word(ctl, A);
   const q = <usize>word(ctl, A + 1);
@@ -149,13 +149,16 @@ function execAttend(ctl: usize, tid: i32): i32 {
   const scale = reinterpret<f32>(word(ctl, A + 5));
   const runs = <usize>word(ctl, A + 6);
   const nRuns = word(ctl, A + 7);
-  const scores = <usize>word(ctl, A + 8) + <usize>tid * <usize>word(ctl, A + 9);
+  const hs = <usize>word(ctl, A + 9);
   const slopes = <usize>word(ctl, A + 10);
+  const chunk = word(ctl, A + 11);
+  const scores = <usize>word(ctl, A + 8) + <usize>tid * <usize>chunk * hs;
   let mine = 0;
   for (;;) {
-    const h = atomic.add<i32>(ctl + (NEXT << 2), 1);
-    if (h >= nHeads) break;
-    attendHead(out, q, h, group, d, scale, runs, nRuns, scores, slopes);
+    const c = atomic.add<i32>(ctl + (NEXT << 2), 1);
+    const h0 = c * chunk;
+    if (h0 >= nHeads) break;
+    attendRange(out, q, h0, min(nHeads, h0 + chunk), group, d, scale, runs, nRuns, scores, hs, slopes);
     atomic.add<i32>(ctl + (DONE << 2), 1);
     mine++;
   }

@@ -198,71 +198,79 @@ export function ropeHalves(x: usize, nHeads: i32, headDim: i32, dims: i32, cs: u
   }
 }
 
+/**
+ * scores[j .. j + 4) (only j < count stored) = scale·q·keys[j·stride ..+d):
+ * one group of dotRows, shared with attention.ts so both compute the same bits.
+ */
+@inline export function dotGroup(scores: usize, q: usize, keys: usize, sb: usize, j: i32, count: i32, d: i32, scale: f32): void {
+  const k0 = keys + <usize>j * sb;
+  const k1 = j + 1 < count ? k0 + sb : k0;
+  const k2 = j + 2 < count ? k0 + 2 * sb : k0;
+  const k3 = j + 3 < count ? k0 + 3 * sb : k0;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= d; i += 4) {
+    const o = <usize>i << 2;
+    const qv = v128.load(q + o);
+    a0 = f32x4.add(a0, f32x4.mul(qv, v128.load(k0 + o)));
+    a1 = f32x4.add(a1, f32x4.mul(qv, v128.load(k1 + o)));
+    a2 = f32x4.add(a2, f32x4.mul(qv, v128.load(k2 + o)));
+    a3 = f32x4.add(a3, f32x4.mul(qv, v128.load(k3 + o)));
+  }
+  let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+  for (; i < d; i++) {
+    const qv = load<f32>(f32At(q, i));
+    s0 += qv * load<f32>(f32At(k0, i));
+    s1 += qv * load<f32>(f32At(k1, i));
+    s2 += qv * load<f32>(f32At(k2, i));
+    s3 += qv * load<f32>(f32At(k3, i));
+  }
+  store<f32>(f32At(scores, j), s0 * scale);
+  if (j + 1 < count) store<f32>(f32At(scores, j + 1), s1 * scale);
+  if (j + 2 < count) store<f32>(f32At(scores, j + 2), s2 * scale);
+  if (j + 3 < count) store<f32>(f32At(scores, j + 3), s3 * scale);
+}
+
 /** scores[j] = scale·q·keys[j·stride ..+d) for j < count (stride in elements). */
 export function dotRows(scores: usize, q: usize, keys: usize, stride: i32, count: i32, d: i32, scale: f32): void {
   const sb = <usize>stride << 2;
-  let j = 0;
-  for (; j < count; j += 4) {
-    const k0 = keys + <usize>j * sb;
-    const k1 = j + 1 < count ? k0 + sb : k0;
-    const k2 = j + 2 < count ? k0 + 2 * sb : k0;
-    const k3 = j + 3 < count ? k0 + 3 * sb : k0;
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-    let i = 0;
-    for (; i + 4 <= d; i += 4) {
-      const o = <usize>i << 2;
-      const qv = v128.load(q + o);
-      a0 = f32x4.add(a0, f32x4.mul(qv, v128.load(k0 + o)));
-      a1 = f32x4.add(a1, f32x4.mul(qv, v128.load(k1 + o)));
-      a2 = f32x4.add(a2, f32x4.mul(qv, v128.load(k2 + o)));
-      a3 = f32x4.add(a3, f32x4.mul(qv, v128.load(k3 + o)));
-    }
-    let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
-    for (; i < d; i++) {
-      const qv = load<f32>(f32At(q, i));
-      s0 += qv * load<f32>(f32At(k0, i));
-      s1 += qv * load<f32>(f32At(k1, i));
-      s2 += qv * load<f32>(f32At(k2, i));
-      s3 += qv * load<f32>(f32At(k3, i));
-    }
-    store<f32>(f32At(scores, j), s0 * scale);
-    if (j + 1 < count) store<f32>(f32At(scores, j + 1), s1 * scale);
-    if (j + 2 < count) store<f32>(f32At(scores, j + 2), s2 * scale);
-    if (j + 3 < count) store<f32>(f32At(scores, j + 3), s3 * scale);
+  for (let j = 0; j < count; j += 4) dotGroup(scores, q, keys, sb, j, count, d, scale);
+}
+
+/** out[0..d) += w[j..j+4)·values rows j..j+3 (rows past count weigh 0): one group of axpyRows. */
+@inline export function axpyGroup(out: usize, w: usize, values: usize, sb: usize, j: i32, count: i32, d: i32): void {
+  // Missing rows of the last group get weight 0 on an aliased (valid) row.
+  const v0 = values + <usize>j * sb;
+  const v1 = j + 1 < count ? v0 + sb : v0;
+  const v2 = j + 2 < count ? v0 + 2 * sb : v0;
+  const v3 = j + 3 < count ? v0 + 3 * sb : v0;
+  const c0 = load<f32>(f32At(w, j));
+  const c1: f32 = j + 1 < count ? load<f32>(f32At(w, j + 1)) : 0;
+  const c2: f32 = j + 2 < count ? load<f32>(f32At(w, j + 2)) : 0;
+  const c3: f32 = j + 3 < count ? load<f32>(f32At(w, j + 3)) : 0;
+  const w0 = f32x4.splat(c0), w1 = f32x4.splat(c1), w2 = f32x4.splat(c2), w3 = f32x4.splat(c3);
+  let i = 0;
+  for (; i + 4 <= d; i += 4) {
+    const o = <usize>i << 2;
+    let acc = v128.load(out + o);
+    acc = f32x4.add(acc, f32x4.mul(w0, v128.load(v0 + o)));
+    acc = f32x4.add(acc, f32x4.mul(w1, v128.load(v1 + o)));
+    acc = f32x4.add(acc, f32x4.mul(w2, v128.load(v2 + o)));
+    acc = f32x4.add(acc, f32x4.mul(w3, v128.load(v3 + o)));
+    v128.store(out + o, acc);
+  }
+  for (; i < d; i++) {
+    let a = load<f32>(f32At(out, i));
+    a += c0 * load<f32>(f32At(v0, i));
+    a += c1 * load<f32>(f32At(v1, i));
+    a += c2 * load<f32>(f32At(v2, i));
+    a += c3 * load<f32>(f32At(v3, i));
+    store<f32>(f32At(out, i), a);
   }
 }
 
 /** out[0..d) += sum_j w[j]·values[j·stride ..+d). */
 export function axpyRows(out: usize, w: usize, values: usize, stride: i32, count: i32, d: i32): void {
   const sb = <usize>stride << 2;
-  for (let j = 0; j < count; j += 4) {
-    // Missing rows of the last group get weight 0 on an aliased (valid) row.
-    const v0 = values + <usize>j * sb;
-    const v1 = j + 1 < count ? v0 + sb : v0;
-    const v2 = j + 2 < count ? v0 + 2 * sb : v0;
-    const v3 = j + 3 < count ? v0 + 3 * sb : v0;
-    const c0 = load<f32>(f32At(w, j));
-    const c1: f32 = j + 1 < count ? load<f32>(f32At(w, j + 1)) : 0;
-    const c2: f32 = j + 2 < count ? load<f32>(f32At(w, j + 2)) : 0;
-    const c3: f32 = j + 3 < count ? load<f32>(f32At(w, j + 3)) : 0;
-    const w0 = f32x4.splat(c0), w1 = f32x4.splat(c1), w2 = f32x4.splat(c2), w3 = f32x4.splat(c3);
-    let i = 0;
-    for (; i + 4 <= d; i += 4) {
-      const o = <usize>i << 2;
-      let acc = v128.load(out + o);
-      acc = f32x4.add(acc, f32x4.mul(w0, v128.load(v0 + o)));
-      acc = f32x4.add(acc, f32x4.mul(w1, v128.load(v1 + o)));
-      acc = f32x4.add(acc, f32x4.mul(w2, v128.load(v2 + o)));
-      acc = f32x4.add(acc, f32x4.mul(w3, v128.load(v3 + o)));
-      v128.store(out + o, acc);
-    }
-    for (; i < d; i++) {
-      let a = load<f32>(f32At(out, i));
-      a += c0 * load<f32>(f32At(v0, i));
-      a += c1 * load<f32>(f32At(v1, i));
-      a += c2 * load<f32>(f32At(v2, i));
-      a += c3 * load<f32>(f32At(v3, i));
-      store<f32>(f32At(out, i), a);
-    }
-  }
+  for (let j = 0; j < count; j += 4) axpyGroup(out, w, values, sb, j, count, d);
 }

@@ -28,9 +28,13 @@ export class Segment implements KvRun {
    */
   firstDistance = 0;
 
-  /** A run of slots in (kvHeads, capacity, headDim) storage. */
-  storage(keys: Float32Array, values: Float32Array, capacity: number, headDim: number, start: number, count: number, firstDistance: number): this {
-    return this.set(keys, values, start * headDim, capacity * headDim, headDim, count, firstDistance);
+  /**
+   * A run of slots in (capacity, kvHeads, headDim) storage. Token-major, as
+   * the batches: attention streams a layer's cache front to back in one
+   * pass (asm/attention.ts).
+   */
+  storage(keys: Float32Array, values: Float32Array, kvHeads: number, headDim: number, start: number, count: number, firstDistance: number): this {
+    return this.batch(keys, values, kvHeads, headDim, start, count, firstDistance);
   }
 
   /** A run of tokens in a (n, kvHeads, headDim) batch buffer, as the model hands them over. */

@@ -69,10 +69,9 @@ export class DenseCache implements KvCache {
       const oldK = this.keys[l];
       const oldV = this.values[l];
       if (oldK !== undefined && oldV !== undefined) {
-        for (let h = 0; h < g.kvHeads; h++) {
-          k.set(oldK.subarray(h * this.capacity * d, (h * this.capacity + this.seen) * d), h * cap * d);
-          v.set(oldV.subarray(h * this.capacity * d, (h * this.capacity + this.seen) * d), h * cap * d);
-        }
+        // Token-major (slot, kvHead, d): the held prefix moves as one block.
+        k.set(oldK.subarray(0, this.seen * g.kvHeads * d));
+        v.set(oldV.subarray(0, this.seen * g.kvHeads * d));
         this.ops.free(oldK);
         this.ops.free(oldV);
       }
@@ -96,15 +95,12 @@ export class DenseCache implements KvCache {
         this.ops.rope(k, t * kvw, g.kvHeads, d, pos, g.positional.spec);
         this.ops.rope(q, t * qw, g.nHeads, d, pos, g.positional.spec);
       }
-      for (let h = 0; h < g.kvHeads; h++) {
-        const dst = (h * this.capacity + pos) * d;
-        copyF32(K, dst, k, t * kvw + h * d, d);
-        copyF32(V, dst, v, t * kvw + h * d, d);
-      }
+      copyF32(K, pos * kvw, k, t * kvw, kvw);
+      copyF32(V, pos * kvw, v, t * kvw, kvw);
     }
     for (let t = 0; t < n; t++) {
       const pos = this.seen + t;
-      this.seg[0]!.storage(K, V, this.capacity, d, 0, pos + 1, pos);
+      this.seg[0]!.storage(K, V, g.kvHeads, d, 0, pos + 1, pos);
       this.ops.attendHeads(out, t * qw, q, t * qw, this.seg, 1, this.shape);
     }
   }

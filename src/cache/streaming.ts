@@ -39,7 +39,7 @@ export class StreamingCache implements KvCache {
   readonly policy: 'sink' | 'window';
   private readonly S: number;
   private readonly W: number;
-  // Per layer. Sinks: (S, kvHeads, headDim), keys NOT rotated. Ring: (kvHeads, W, headDim), keys rotated at text position.
+  // Per layer. Sinks: (S, kvHeads, headDim), keys NOT rotated. Ring: (W, kvHeads, headDim), keys rotated at text position.
   private readonly sinkK: Float32Array[] = [];
   private readonly sinkV: Float32Array[] = [];
   private readonly ringK: Float32Array[] = [];
@@ -145,8 +145,8 @@ export class StreamingCache implements KvCache {
           const count = t0 - lo;
           const a = (lo - S) % W;
           const first = Math.min(count, W - a);
-          segs[nseg++]!.storage(ringK, ringV, W, d, a, first, t - lo);
-          if (count > first) segs[nseg++]!.storage(ringK, ringV, W, d, 0, count - first, t - lo - first);
+          segs[nseg++]!.storage(ringK, ringV, g.kvHeads, d, a, first, t - lo);
+          if (count > first) segs[nseg++]!.storage(ringK, ringV, g.kvHeads, d, 0, count - first, t - lo - first);
         }
         const b0 = Math.max(lo, t0) - t0;
         segs[nseg++]!.batch(k, v, g.kvHeads, d, b0, j - b0 + 1, t - t0 - b0);
@@ -158,12 +158,8 @@ export class StreamingCache implements KvCache {
       const p = t0 + j;
       if (p < S) continue;
       const slot = (p - S) % W;
-      for (let h = 0; h < g.kvHeads; h++) {
-        const src = j * kvw + h * d;
-        const dst = (h * W + slot) * d;
-        copyF32(ringK, dst, k, src, d);
-        copyF32(ringV, dst, v, src, d);
-      }
+      copyF32(ringK, slot * kvw, k, j * kvw, kvw);
+      copyF32(ringV, slot * kvw, v, j * kvw, kvw);
     }
   }
 

@@ -27,7 +27,7 @@ export interface KernelExports {
   dotRows(scores: number, q: number, keys: number, stride: number, count: number, d: number, scale: number): void;
   axpyRows(out: number, w: number, values: number, stride: number, count: number, d: number): void;
   dequantRow(type: number, src: number, dst: number, cols: number): void;
-  attendHeads(out: number, q: number, nHeads: number, kvHeads: number, d: number, scale: number, runs: number, nRuns: number, scores: number, slopes: number): void;
+  attendHeads(out: number, q: number, nHeads: number, kvHeads: number, d: number, scale: number, runs: number, nRuns: number, scores: number, hs: number, slopes: number): void;
   packedRows(type: number, rows: number, cols: number): number;
   packScratchBytes(type: number, rowBytes: number): number;
   packMatrix(type: number, w: number, rows: number, cols: number, rowBytes: number, scratch: number): number;

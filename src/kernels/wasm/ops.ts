@@ -399,15 +399,20 @@ export class WasmOps implements Ops, Disposable {
       const op = st.f32(out, oOff, nHeads * d, 'out', 'out');
       const slopes = shape.alibiSlopes !== undefined ? st.f32(shape.alibiSlopes, 0, nHeads, 'in', 'alibiSlopes') : 0;
       const runsPtr = words.byteOffset;
-      const stride = Math.ceil((total * 4) / 64) * 64 + 64;
+      const hs = Math.ceil((total * 4) / 64) * 64 + 64; // bytes of scores per head
+      const group = nHeads / kvHeads;
       const parallel = this.pool !== undefined && nHeads > 1 && total * nHeads * d >= this.minParallelWork;
-      const scores = this.attnScores.ensure(stride * (parallel ? this.threads : 1));
       if (!parallel) {
-        this.k.attendHeads(op, qp, nHeads, kvHeads, d, shape.scale, runsPtr, nRuns, scores, slopes);
+        const scores = this.attnScores.ensure(hs * nHeads);
+        this.k.attendHeads(op, qp, nHeads, kvHeads, d, shape.scale, runsPtr, nRuns, scores, hs, slopes);
         return;
       }
+      // Each thread claims chunks of heads (whole kv groups when they divide evenly, so a chunk shares its rows).
+      let chunk = Math.ceil(nHeads / this.threads);
+      if (group > 1 && chunk % group !== 0 && nHeads / this.threads >= group) chunk = Math.ceil(chunk / group) * group;
+      const scores = this.attnScores.ensure(hs * chunk * this.threads);
       F32_BITS[0] = shape.scale;
-      this.pool!.attend([op, qp, nHeads, nHeads / kvHeads, d, I32_OF_F32[0]!, runsPtr, nRuns, scores, stride, slopes]);
+      this.pool!.attend([op, qp, nHeads, group, d, I32_OF_F32[0]!, runsPtr, nRuns, scores, hs, slopes, chunk]);
     } finally {
       st.finish();
     }
