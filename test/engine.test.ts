@@ -4,7 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
+import { writeRandomModel } from '../src/convert/random.js';
+import type { Hparams } from '../src/models/types.js';
+import { usefulThreads } from '../src/runtime/engine.js';
 import { PROJECT_ROOT } from './helpers/fixtures.js';
+import { tempDir } from './helpers/tmp.js';
 
 test('a process that forgets to close a 2-thread wasm backend still exits', () => {
   const mod = pathToFileURL(join(PROJECT_ROOT, 'dist', 'runtime', 'engine.js')).href;
@@ -19,4 +23,22 @@ test('a process that forgets to close a 2-thread wasm backend still exits', () =
   assert.equal(r.error, undefined, `did not exit: ${String(r.error)}`);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'computed');
+});
+
+test('usefulThreads: tiny GGUF models run on one thread; larger ones, other formats and bad paths keep the request', () => {
+  const dir = tempDir();
+  const hp = (dim: number, vocab: number): Hparams => ({
+    arch: 'llama', vocabSize: vocab, dim, layers: 1, nHeads: 2, kvHeads: 2, headDim: dim / 2, ffnDim: dim, contextLength: 16, normEps: 1e-5,
+    rope: { base: 10000, dims: dim / 2, style: 'adjacent', freqScale: 1 },
+  });
+  const small = join(dir, 'small.gguf');
+  writeRandomModel(small, { hparams: hp(64, 512) }); // largest matrix 64 x 512 = 32768 weights
+  const large = join(dir, 'large.gguf');
+  writeRandomModel(large, { hparams: hp(512, 512) }); // 512 x 512 = 2^18
+  assert.equal(usefulThreads(small, 2), 1);
+  assert.equal(usefulThreads(small, 1), 1);
+  assert.equal(usefulThreads(large, 2), 2);
+  assert.equal(usefulThreads(undefined, 3), 3);
+  assert.equal(usefulThreads(join(dir, 'missing.gguf'), 2), 2);
+  assert.equal(usefulThreads(dir, 2), 2);
 });

@@ -22,7 +22,7 @@ export function registerBench(program: Command): void {
     .option('--gen <n>', 'tokens to decode', intArg('--gen', 1, 1 << 20), 64)
     .option('--json', 'print one JSON object: load_s, prefill_tok_s, decode_tok_s, peak_rss_mb');
   addEngineFlags(cmd).action(async (f: BenchFlags) => {
-    const ops = await engineOpsFrom(f);
+    const ops = await engineOpsFrom(f, f.model);
     try {
       const t0 = performance.now();
       const m = loadModel(f.model, { ops, onProgress: progressBar('loading') });

@@ -23,7 +23,7 @@ export function addEngineFlags(cmd: Command): Command {
     );
 }
 
-/** The kernel backend for these flags; `close()` it when done (it may own worker threads). */
-export async function engineOpsFrom(f: EngineFlags): Promise<Ops & { close(): Promise<void> | void }> {
-  return createOps({ engine: f.engine, ...(f.threads !== undefined ? { threads: f.threads } : {}) });
+/** The kernel backend for these flags and model; `close()` it when done (it may own worker threads). */
+export async function engineOpsFrom(f: EngineFlags, modelPath?: string): Promise<Ops & { close(): Promise<void> | void }> {
+  return createOps({ engine: f.engine, ...(f.threads !== undefined ? { threads: f.threads } : {}), ...(modelPath !== undefined ? { modelPath } : {}) });
 }

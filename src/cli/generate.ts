@@ -46,7 +46,7 @@ export function registerGenerate(program: Command): void {
     .action(async (f: GenerateFlags) => {
       if (f.model === undefined) throw new StreamLlmError('BAD_ARGUMENT', NO_MODEL_MESSAGE);
       const t0 = performance.now();
-      const ops = await engineOpsFrom(f);
+      const ops = await engineOpsFrom(f, f.model);
       try {
         await run(f as GenerateFlags & { model: string }, ops, t0);
       } finally {

@@ -65,7 +65,7 @@ export function registerPpl(program: Command): void {
     if ((f.text === undefined) === (f.tokens === undefined)) {
       throw new StreamLlmError('BAD_ARGUMENT', 'give exactly one of --text FILE or --tokens FILE');
     }
-    const ops = await engineOpsFrom(f);
+    const ops = await engineOpsFrom(f, f.model);
     try {
       score(f as PplFlags & { model: string }, loadModel(f.model, { ops, onProgress: progressBar('loading'), ...(f.tokenizer !== undefined ? { tokenizer: f.tokenizer } : {}) }));
     } finally {

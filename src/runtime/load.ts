@@ -207,7 +207,7 @@ export interface OpenedModel extends LoadedModel {
  * const s = m.createSession({ cache: { policy: 'sink', sinks: 4, window: 1020 } });
  */
 export async function openModel(path: string, opts: OpenOptions = {}): Promise<OpenedModel> {
-  const ops = await createOps(opts);
+  const ops = await createOps({ ...opts, modelPath: path });
   try {
     const m = loadModel(path, { ...opts, ops });
     const close = async () => {
