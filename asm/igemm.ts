@@ -10,14 +10,17 @@
  * `v128.load32_splat` (a load-port broadcast on x86) feeds it activations
  * without ALU work. Measured on the 110M model's prefill: see BENCHMARKS.md.
  *
- * The panel: 4 weight rows decoded once to i16, laid out "row-lane": per
- * 32-block, 16 vectors, vector k holding elements (2k, 2k+1) of rows 0..3.
- * dot_i16x8_s of vector k with the splat pair (x[2k], x[2k+1]) of a token
- * then yields the 4 rows' partial sums in 4 lanes, so a block's integer
- * dots come out as one i32x4 per token with no horizontal reduction.
- * After the panel, the block scales d_w of the 4 rows (f32, 16 bytes per
- * block). Rows missing at the matrix end alias the last row; their outputs
- * are dropped.
+ * The panel: 8 weight rows decoded once to i16, laid out "row-lane": per
+ * 32-block and pair k, two vectors holding elements (2k, 2k+1) of rows
+ * 0..3 and of rows 4..7. dot_i16x8_s of such a vector with the splat pair
+ * (x[2k], x[2k+1]) of a token yields 4 rows' partial sums in 4 lanes, so a
+ * block's integer dots come out as i32x4s with no horizontal reduction.
+ * The register tile is 8 rows x 4 tokens: per pair, 2 weight loads and 4
+ * splats feed 8 dots (a 4 x 4 tile needed 5 loads per 4 dots and was
+ * load-bound). After the panel: the rows' block scales d_w (f32, 32 bytes
+ * per block), then the tile's f32 (or f64) sums, kept in memory because
+ * they change only once per block. Rows missing at the matrix end alias
+ * the last row; their outputs are dropped.
  */
 import { f32At, fma2, halfScale, T_Q4_0, T_Q8_0 } from './common';
 import { groupRows } from './packed';
@@ -45,21 +48,21 @@ import { groupRows } from './packed';
   return type == T_Q8_0 ? base + <usize>b * 34 : base + <usize>b * 18;
 }
 
-/** Bytes of the panel for `cols`: per 32-element block, 256 of i16 codes (4 rows) and 16 of scales. */
+/** Bytes of the panel for `cols`: per 32-element block, 512 of i16 codes (8 rows) and 32 of scales; 256 of sums. */
 export function igemmPanelBytes(cols: i32): i32 {
-  return (cols >> 5) * 272;
+  return (cols >> 5) * 544 + 256;
 }
 
-/** Stores the 4x4 transpose of the i32 lanes of a..d (row i = vector i) at p, 16 bytes apart. */
+/** Stores the 4x4 transpose of the i32 lanes of a..d (row i = vector i) at p, 32 bytes apart (a quad's slots in the panel). */
 @inline function transpose4(p: usize, a: v128, b: v128, c: v128, d: v128): void {
   const t0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5);
   const t1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
   const t2 = v128.shuffle<i32>(c, d, 0, 4, 1, 5);
   const t3 = v128.shuffle<i32>(c, d, 2, 6, 3, 7);
   v128.store(p, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
-  v128.store(p, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 16);
-  v128.store(p, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 32);
-  v128.store(p, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 48);
+  v128.store(p, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 32);
+  v128.store(p, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 64);
+  v128.store(p, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 96);
 }
 
 /** Codes j*8 .. j*8+7 of a block at c as i16 lanes (Q4_0: nibble minus 8). */
@@ -71,30 +74,56 @@ export function igemmPanelBytes(cols: i32): i32 {
   return i16x8.sub(q, i16x8.splat(8));
 }
 
-/** Decodes rows [r, r + nr) (nr <= 4) into the row-lane panel at p. */
+/** Decodes 4 rows (quad q of the panel: rows a..d) of block b into the row-lane panel at p. */
+@inline function quad(type: i32, w: usize, a: i32, b: i32, c: i32, d: i32, blk: i32, cols: i32, rowBytes: i32, packed: i32, p: usize, sp: usize): void {
+  const c0 = codesAt(type, w, a, blk, cols, rowBytes, packed);
+  const c1 = codesAt(type, w, b, blk, cols, rowBytes, packed);
+  const c2 = codesAt(type, w, c, blk, cols, rowBytes, packed);
+  const c3 = codesAt(type, w, d, blk, cols, rowBytes, packed);
+  // Vector j of a row holds its pairs 4j..4j+3; transposing four rows' vector j gives pairs 4j..4j+3, 32 bytes apart.
+  for (let j = 0; j < 4; j++) transpose4(p + (<usize>j << 7), wide8(type, c0, j), wide8(type, c1, j), wide8(type, c2, j), wide8(type, c3, j));
+  let dw = f32x4.splat(halfScale(load<u16>(scaleAt(type, w, a, blk, cols, rowBytes, packed))));
+  dw = f32x4.replace_lane(dw, 1, halfScale(load<u16>(scaleAt(type, w, b, blk, cols, rowBytes, packed))));
+  dw = f32x4.replace_lane(dw, 2, halfScale(load<u16>(scaleAt(type, w, c, blk, cols, rowBytes, packed))));
+  dw = f32x4.replace_lane(dw, 3, halfScale(load<u16>(scaleAt(type, w, d, blk, cols, rowBytes, packed))));
+  v128.store(sp, dw);
+}
+
+/** Decodes rows [r, r + nr) (nr <= 8) into the row-lane panel at p (rows past nr alias the last). */
 function buildPanel(type: i32, w: usize, r: i32, nr: i32, cols: i32, rowBytes: i32, packed: i32, p: usize): void {
   const nb = cols >> 5;
-  const r1 = r + (nr > 1 ? 1 : 0), r2 = r + (nr > 2 ? 2 : 0), r3 = r + (nr > 3 ? 3 : 0);
-  const sp = p + (<usize>nb << 8);
+  const last = r + nr - 1;
+  const sp = p + (<usize>nb << 9);
   for (let b = 0; b < nb; b++) {
-    const c0 = codesAt(type, w, r, b, cols, rowBytes, packed);
-    const c1 = codesAt(type, w, r1, b, cols, rowBytes, packed);
-    const c2 = codesAt(type, w, r2, b, cols, rowBytes, packed);
-    const c3 = codesAt(type, w, r3, b, cols, rowBytes, packed);
-    const o = p + (<usize>b << 8);
-    // Vector j of a row holds its pairs 4j..4j+3; transposing four rows' vector j gives panel vectors 4j..4j+3.
-    for (let j = 0; j < 4; j++) transpose4(o + (<usize>j << 6), wide8(type, c0, j), wide8(type, c1, j), wide8(type, c2, j), wide8(type, c3, j));
-    let dw = f32x4.splat(halfScale(load<u16>(scaleAt(type, w, r, b, cols, rowBytes, packed))));
-    dw = f32x4.replace_lane(dw, 1, halfScale(load<u16>(scaleAt(type, w, r1, b, cols, rowBytes, packed))));
-    dw = f32x4.replace_lane(dw, 2, halfScale(load<u16>(scaleAt(type, w, r2, b, cols, rowBytes, packed))));
-    dw = f32x4.replace_lane(dw, 3, halfScale(load<u16>(scaleAt(type, w, r3, b, cols, rowBytes, packed))));
-    v128.store(sp + (<usize>b << 4), dw);
+    const o = p + (<usize>b << 9);
+    quad(type, w, r, min(r + 1, last), min(r + 2, last), min(r + 3, last), b, cols, rowBytes, packed, o, sp + (<usize>b << 5));
+    quad(type, w, min(r + 4, last), min(r + 5, last), min(r + 6, last), min(r + 7, last), b, cols, rowBytes, packed, o + 16, sp + (<usize>b << 5) + 16);
   }
+}
+
+/** Q8_0: sums (f32x4 at acc) += f32(I) · s. */
+@inline function addQ8(acc: usize, i: v128, s: v128): void {
+  v128.store(acc, f32x4.add(v128.load(acc), f32x4.mul(f32x4.convert_i32x4_s(i), s)));
+}
+
+/** Q4_0: sums (rows 0-1 and 2-3 as f64x2 at acc, acc + 16) = fma(I, s, sums) per lane. */
+@inline function addQ4(acc: usize, i: v128, s: v128): void {
+  v128.store(acc, fma2(f32x4.convert_i32x4_s(i), f64x2.promote_low_f32x4(s), v128.load(acc)));
+  const ih = v128.shuffle<i32>(i, i, 2, 3, 2, 3);
+  const sh = v128.shuffle<i32>(s, s, 2, 3, 2, 3);
+  v128.store(acc, fma2(f32x4.convert_i32x4_s(ih), f64x2.promote_low_f32x4(sh), v128.load(acc, 16)), 16);
+}
+
+/** The 4 f32 sums of quad-and-token slot `k` of the tile's sums. */
+@inline function sums(acc: usize, k: i32, q4: bool): v128 {
+  if (!q4) return v128.load(acc + (<usize>k << 4));
+  const p = acc + (<usize>k << 5);
+  return v128.shuffle<i32>(f32x4.demote_f64x2_zero(v128.load(p)), f32x4.demote_f64x2_zero(v128.load(p, 16)), 0, 1, 4, 5);
 }
 
 /**
  * out (n, rows) for rows [r0, r1) = xq (n, cols; i16 codes, scales xd per
- * 32) · W^T, 4 rows x 4 tokens per register tile. Q8_0 sums per row
+ * 32) · W^T, 8 rows x 4 tokens per register tile. Q8_0 sums per row
  * acc = f32(acc + f32(f32(d_w·d_x)·I_b)); Q4_0 acc = fma(I_b, d_w·d_x, acc)
  * (emulated as in common.ts fma2), both block after block, as decode does.
  */
@@ -102,78 +131,77 @@ export function igemm(type: i32, out: usize, w: usize, xq: usize, xd: usize, row
   const nb = cols >> 5;
   const xs = <usize>cols << 1; // bytes per token of codes
   const ds = <usize>nb << 2; // bytes per token of scales
-  const sp = panel + (<usize>nb << 8);
+  const sp = panel + (<usize>nb << 9);
+  const acc = sp + (<usize>nb << 5);
   const q4 = type == T_Q4_0;
-  for (let r = r0; r < r1; r += 4) {
-    const nr = min(4, r1 - r);
+  for (let r = r0; r < r1; r += 8) {
+    const nr = min(8, r1 - r);
     buildPanel(type, w, r, nr, cols, rowBytes, packed, panel);
     for (let t = 0; t < n; t += 4) {
       const t1 = t + 1 < n ? t + 1 : t, t2 = t + 2 < n ? t + 2 : t, t3 = t + 3 < n ? t + 3 : t;
       const x0 = xq + <usize>t * xs, x1 = xq + <usize>t1 * xs, x2 = xq + <usize>t2 * xs, x3 = xq + <usize>t3 * xs;
       const d0 = xd + <usize>t * ds, d1 = xd + <usize>t1 * ds, d2 = xd + <usize>t2 * ds, d3 = xd + <usize>t3 * ds;
-      // Q8_0: f32x4 sums per token (lanes = rows). Q4_0: two f64x2 per token (rows 0-1, 2-3), each lane an f32 value.
-      let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
-      let h0 = f64x2.splat(0), h1 = f64x2.splat(0), h2 = f64x2.splat(0), h3 = f64x2.splat(0);
+      memory.fill(acc, 0, 256);
       for (let b = 0; b < nb; b++) {
-        const pb = panel + (<usize>b << 8);
         const xo = <usize>b << 6;
-        // Pointer bumps and two pairs per trip: little address arithmetic per dot (a plain k loop ran at ~50 GFLOP/s,
-        // a fully unrolled one slower still, probably spilling).
         let y0 = x0 + xo, y1 = x1 + xo, y2 = x2 + xo, y3 = x3 + xo;
-        let pw = pb;
-        const pe = pb + 256;
+        let pw = panel + (<usize>b << 9);
+        const pe = pw + 512;
+        // a*: rows 0-3, c*: rows 4-7; one accumulator per token. Pointer bumps keep address arithmetic out of the dots.
         let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+        let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
         do {
-          let wv = v128.load(pw);
-          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(y0)));
-          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(y1)));
-          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(y2)));
-          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(y3)));
-          wv = v128.load(pw, 16);
-          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(y0, 4)));
-          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(y1, 4)));
-          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(y2, 4)));
-          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(y3, 4)));
+          const wa = v128.load(pw);
+          const wc = v128.load(pw, 16);
+          let xv = v128.load32_splat(y0);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wa, xv));
+          c0 = i32x4.add(c0, i32x4.dot_i16x8_s(wc, xv));
+          xv = v128.load32_splat(y1);
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wa, xv));
+          c1 = i32x4.add(c1, i32x4.dot_i16x8_s(wc, xv));
+          xv = v128.load32_splat(y2);
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wa, xv));
+          c2 = i32x4.add(c2, i32x4.dot_i16x8_s(wc, xv));
+          xv = v128.load32_splat(y3);
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wa, xv));
+          c3 = i32x4.add(c3, i32x4.dot_i16x8_s(wc, xv));
           pw += 32;
-          y0 += 8;
-          y1 += 8;
-          y2 += 8;
-          y3 += 8;
+          y0 += 4;
+          y1 += 4;
+          y2 += 4;
+          y3 += 4;
         } while (pw < pe);
-        const dw = v128.load(sp + (<usize>b << 4));
-        const bo = <usize>b << 2;
         // fp16 · fp16 (11 significant bits each) is exact in f32.
-        const s0 = f32x4.mul(dw, v128.load32_splat(d0 + bo));
-        const s1 = f32x4.mul(dw, v128.load32_splat(d1 + bo));
-        const s2 = f32x4.mul(dw, v128.load32_splat(d2 + bo));
-        const s3 = f32x4.mul(dw, v128.load32_splat(d3 + bo));
+        const bo = <usize>b << 2;
+        const dwa = v128.load(sp + (<usize>b << 5));
+        const dwc = v128.load(sp + (<usize>b << 5), 16);
+        const e0 = v128.load32_splat(d0 + bo), e1 = v128.load32_splat(d1 + bo), e2 = v128.load32_splat(d2 + bo), e3 = v128.load32_splat(d3 + bo);
         if (q4) {
-          h0 = fma2(f32x4.convert_i32x4_s(a0), f64x2.promote_low_f32x4(s0), h0);
-          f0 = fma2(f32x4.convert_i32x4_s(v128.shuffle<i32>(a0, a0, 2, 3, 2, 3)), f64x2.promote_low_f32x4(v128.shuffle<i32>(s0, s0, 2, 3, 2, 3)), f0);
-          h1 = fma2(f32x4.convert_i32x4_s(a1), f64x2.promote_low_f32x4(s1), h1);
-          f1 = fma2(f32x4.convert_i32x4_s(v128.shuffle<i32>(a1, a1, 2, 3, 2, 3)), f64x2.promote_low_f32x4(v128.shuffle<i32>(s1, s1, 2, 3, 2, 3)), f1);
-          h2 = fma2(f32x4.convert_i32x4_s(a2), f64x2.promote_low_f32x4(s2), h2);
-          f2 = fma2(f32x4.convert_i32x4_s(v128.shuffle<i32>(a2, a2, 2, 3, 2, 3)), f64x2.promote_low_f32x4(v128.shuffle<i32>(s2, s2, 2, 3, 2, 3)), f2);
-          h3 = fma2(f32x4.convert_i32x4_s(a3), f64x2.promote_low_f32x4(s3), h3);
-          f3 = fma2(f32x4.convert_i32x4_s(v128.shuffle<i32>(a3, a3, 2, 3, 2, 3)), f64x2.promote_low_f32x4(v128.shuffle<i32>(s3, s3, 2, 3, 2, 3)), f3);
+          addQ4(acc, a0, f32x4.mul(dwa, e0));
+          addQ4(acc + 32, a1, f32x4.mul(dwa, e1));
+          addQ4(acc + 64, a2, f32x4.mul(dwa, e2));
+          addQ4(acc + 96, a3, f32x4.mul(dwa, e3));
+          addQ4(acc + 128, c0, f32x4.mul(dwc, e0));
+          addQ4(acc + 160, c1, f32x4.mul(dwc, e1));
+          addQ4(acc + 192, c2, f32x4.mul(dwc, e2));
+          addQ4(acc + 224, c3, f32x4.mul(dwc, e3));
         } else {
-          f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(a0), s0));
-          f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(a1), s1));
-          f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(a2), s2));
-          f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(a3), s3));
+          addQ8(acc, a0, f32x4.mul(dwa, e0));
+          addQ8(acc + 16, a1, f32x4.mul(dwa, e1));
+          addQ8(acc + 32, a2, f32x4.mul(dwa, e2));
+          addQ8(acc + 48, a3, f32x4.mul(dwa, e3));
+          addQ8(acc + 64, c0, f32x4.mul(dwc, e0));
+          addQ8(acc + 80, c1, f32x4.mul(dwc, e1));
+          addQ8(acc + 96, c2, f32x4.mul(dwc, e2));
+          addQ8(acc + 112, c3, f32x4.mul(dwc, e3));
         }
       }
-      if (q4) {
-        // Rows 0-1 sit in h (f64 lanes), rows 2-3 in the low f64 lanes of f: back to 4 f32 lanes (exact).
-        f0 = v128.shuffle<i32>(f32x4.demote_f64x2_zero(h0), f32x4.demote_f64x2_zero(f0), 0, 1, 4, 5);
-        f1 = v128.shuffle<i32>(f32x4.demote_f64x2_zero(h1), f32x4.demote_f64x2_zero(f1), 0, 1, 4, 5);
-        f2 = v128.shuffle<i32>(f32x4.demote_f64x2_zero(h2), f32x4.demote_f64x2_zero(f2), 0, 1, 4, 5);
-        f3 = v128.shuffle<i32>(f32x4.demote_f64x2_zero(h3), f32x4.demote_f64x2_zero(f3), 0, 1, 4, 5);
+      const na = min(4, nr);
+      const nc = nr - 4;
+      for (let i = 0; i < 4 && t + i < n; i++) {
+        storeRows(out, rows, r, na, t + i, sums(acc, i, q4));
+        if (nc > 0) storeRows(out, rows, r + 4, nc, t + i, sums(acc, 4 + i, q4));
       }
-      storeRows(out, rows, r, nr, t, f0);
-      if (t + 1 < n) storeRows(out, rows, r, nr, t + 1, f1);
-      if (t + 2 < n) storeRows(out, rows, r, nr, t + 2, f2);
-      if (t + 3 < n) storeRows(out, rows, r, nr, t + 3, f3);
     }
   }
 }

@@ -25,6 +25,9 @@
  *   The wasm kernels reproduce ggml's x86 f32 summation order for Q4_0,
  *   Q4_K and Q6_K, and Q8_0's own per-block order, as scalar-int.ts does, so
  *   at n = 1 they must equal the scalar backend with 'decode' exactly.
+ * - Q8_0 and Q4_0 with quantized activations at n > 1 (prefill) must equal
+ *   the same tokens' n = 1 results exactly: the integer prefill tile rounds
+ *   per block as decode does.
  * - Every matmul and getRows case runs again on matrices the backend's
  *   adoptWeight re-laid out (wasm: rows interleaved in groups of 4 or 8,
  *   asm/packed.ts), at row counts with and without a plain tail: the same
@@ -254,6 +257,14 @@ for (const be of BACKENDS) {
                 ops().matmul(out, w, place(ops(), x, !own), n);
                 if (!FLOAT.has(type) && quantizesActivations(be.q8, n)) {
                   checkIntegerPath(label, out, w, dense, x, n);
+                  if (n > 1 && (type === GgmlType.Q8_0 || type === GgmlType.Q4_0)) {
+                    // Batched (prefill) rounds as decode does, so a token's output does not depend on its batch.
+                    const one = new Float32Array(rows);
+                    for (let t = 0; t < n; t++) {
+                      ops().matmul(one, w, x.subarray(t * cols, (t + 1) * cols), 1);
+                      check(`${label} token ${t} (batch equals decode)`, out.subarray(t * rows, (t + 1) * rows), one, () => 0);
+                    }
+                  }
                   if (n === 1) {
                     const ref = new Float32Array(rows);
                     scalarDecode.matmul(ref, plain, x, 1);
