@@ -48,7 +48,7 @@ export function matmulRange(
       return;
     }
     const split = min(r1, full);
-    if (r0 < split) mvPacked(type, out, w, x, xq, xd, xs, cols, r0, split);
+    if (r0 < split) mvPacked(type, out, w, x, xq, xd, xs, cols, r0, split, scratch);
     if (split >= r1) return;
     r0 = max(r0, split);
   } else if (panels) {
