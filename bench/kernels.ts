@@ -73,7 +73,9 @@ function weights(ops: Ops, type: GgmlType, rows: number, cols: number): WeightMa
   if (q === undefined) weightCache.set(key, (q = quantize(type, rand(rows * cols, 0.05))));
   const data = ops.alloc(q.length);
   data.set(q);
-  return { name: key, type, rows, cols, data };
+  const w: WeightMatrix = { name: key, type, rows, cols, data };
+  // As the model loader does: the backend may re-lay the matrix out (wasm: interleaved rows).
+  return ops.adoptWeight?.(w) ?? w;
 }
 
 function f32(ops: Ops, n: number, scale = 1): Float32Array {

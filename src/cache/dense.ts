@@ -95,8 +95,15 @@ export class DenseCache implements KvCache {
         this.ops.rope(k, t * kvw, g.kvHeads, d, pos, g.positional.spec);
         this.ops.rope(q, t * qw, g.nHeads, d, pos, g.positional.spec);
       }
-      copyF32(K, pos * kvw, k, t * kvw, kvw);
-      copyF32(V, pos * kvw, v, t * kvw, kvw);
+    }
+    if (n === 1) {
+      // Decode: a plain loop, so the per-token path allocates nothing.
+      copyF32(K, this.seen * kvw, k, 0, kvw);
+      copyF32(V, this.seen * kvw, v, 0, kvw);
+    } else {
+      // A batch is token-major like the cache: one native copy (a JS loop stays slow until V8 optimizes it).
+      K.set(k.subarray(0, n * kvw), this.seen * kvw);
+      V.set(v.subarray(0, n * kvw), this.seen * kvw);
     }
     for (let t = 0; t < n; t++) {
       const pos = this.seen + t;
