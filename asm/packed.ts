@@ -28,7 +28,7 @@
  * A packed matrix is flagged by PACKED in the type the host passes
  * (src/kernels/wasm/ops.ts); only this backend can read it.
  */
-import { f32At, fmaRows, halfScale, halfToF32x4, hsum, T_F32, T_Q4_0, T_Q8_0, totals4 } from './common';
+import { f32At, finiteHalfToF32x4, fmaRows, halfScale, hsum, T_F32, T_Q4_0, T_Q8_0, totals4 } from './common';
 import { blockQ4, blockQ8 } from './dequant';
 import { dotQ8 } from './quant';
 
@@ -63,6 +63,7 @@ export function packMatrix(type: i32, w: usize, rows: i32, cols: i32, rowBytes: 
   const g = groupRows(type, cols);
   const full = packedRows(type, rows, cols);
   const rb = <usize>rowBytes;
+  if (type != T_F32 && !finiteScales(type, w, rows, cols, rb)) return 0;
   const groupBytes = <usize>g * rb;
   for (let r = 0; r < full; r += g) {
     const base = w + <usize>r * rb;
@@ -93,6 +94,17 @@ export function packMatrix(type: i32, w: usize, rows: i32, cols: i32, rowBytes: 
     }
   }
   return full;
+}
+
+/** No block scale of the matrix is inf or NaN (the packed kernels convert scales assuming so). */
+function finiteScales(type: i32, w: usize, rows: i32, cols: i32, rb: usize): bool {
+  const blockBytes: usize = type == T_Q8_0 ? 34 : 18;
+  const nb = cols >> 5;
+  for (let r = 0; r < rows; r++) {
+    const p = w + <usize>r * rb;
+    for (let b = 0; b < nb; b++) if ((load<u16>(p + <usize>b * blockBytes) & 0x7c00) == 0x7c00) return false;
+  }
+  return true;
 }
 
 /**
@@ -177,7 +189,7 @@ function mvQ8_0x4(out: usize, w: usize, xq: usize, xd: usize, cols: i32, g0: i32
       const q = xq + (<usize>b << 6);
       const s = totals4(dotQ8(p + 8, q), dotQ8(p + 40, q), dotQ8(p + 72, q), dotQ8(p + 104, q));
       // fp16 · fp16 (11 significant bits each) is exact in f32.
-      const d = f32x4.mul(halfToF32x4(v128.load16x4_u(p)), f32x4.splat(load<f32>(f32At(xd, b))));
+      const d = f32x4.mul(finiteHalfToF32x4(v128.load16x4_u(p)), f32x4.splat(load<f32>(f32At(xd, b))));
       acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
       p += 136;
     }
@@ -202,8 +214,8 @@ function mvQ4_0x8(out: usize, w: usize, xq: usize, xd: usize, xs: usize, cols: i
       const lo = i32x4.sub(totals4(dotQ4y(p + 16, q), dotQ4y(p + 32, q), dotQ4y(p + 48, q), dotQ4y(p + 64, q)), off);
       const hi = i32x4.sub(totals4(dotQ4y(p + 80, q), dotQ4y(p + 96, q), dotQ4y(p + 112, q), dotQ4y(p + 128, q)), off);
       const dx = f32x4.splat(load<f32>(f32At(xd, b)));
-      const s03 = f32x4.mul(halfToF32x4(v128.load16x4_u(p)), dx);
-      const s47 = f32x4.mul(halfToF32x4(v128.load16x4_u(p, 8)), dx);
+      const s03 = f32x4.mul(finiteHalfToF32x4(v128.load16x4_u(p)), dx);
+      const s47 = f32x4.mul(finiteHalfToF32x4(v128.load16x4_u(p, 8)), dx);
       acc01 = fmaRows(lo, f64x2.promote_low_f32x4(s03), acc01);
       acc23 = fmaRows(v128.shuffle<i32>(lo, lo, 2, 3, 2, 3), f64x2.promote_low_f32x4(v128.shuffle<i32>(s03, s03, 2, 3, 2, 3)), acc23);
       acc45 = fmaRows(hi, f64x2.promote_low_f32x4(s47), acc45);

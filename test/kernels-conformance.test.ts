@@ -317,6 +317,33 @@ for (const be of BACKENDS) {
       }
     });
 
+    test('a matrix with an inf block scale is left in ggml\'s layout and still computes as the oracle', () => {
+      for (const type of [GgmlType.Q8_0, GgmlType.Q4_0]) {
+        const rows = 16, cols = 64;
+        const q = quantize(type, rand(rows * cols));
+        const bb = type === GgmlType.Q8_0 ? 34 : 18;
+        q[5 * (cols / 32) * bb] = 0x00; // row 5, block 0: scale = +inf (0x7c00)
+        q[5 * (cols / 32) * bb + 1] = 0x7c;
+        const data = ops().alloc(q.length);
+        data.set(q);
+        const w0: WeightMatrix = { name: 'inf', type, rows, cols, data };
+        const w = ops().adoptWeight?.(w0) ?? w0;
+        assert.equal(w.layout, undefined, 'not packed');
+        const x = activations(type, 1, cols);
+        const out = new Float32Array(rows);
+        ops().matmul(out, w, x, 1);
+        const ref = new Float32Array(rows);
+        (be.q8 === 'never' ? scalarOps : scalarDecode).matmul(ref, { ...w0, data: Uint8Array.from(q) }, x, 1);
+        // Exact on the integer path; f32 panels ('never') within the usual f32-vs-f64 rounding.
+        const tol = be.q8 === 'never' ? 1e-5 : 0;
+        for (let r = 0; r < rows; r++) {
+          const ok = Object.is(out[r], ref[r]) || Math.abs(out[r]! - ref[r]!) <= tol * Math.max(1, Math.abs(ref[r]!));
+          assert.ok(ok, `row ${r}: ${out[r]} vs ${ref[r]}`);
+        }
+        assert.ok(!Number.isFinite(out[5]!), `row 5 meets the inf scale: ${out[5]}`);
+      }
+    });
+
     test('a matrix adopted by one backend is refused by another, with a typed error', () => {
       const { w } = weights(ops(), GgmlType.Q8_0, 8, 64, true, true);
       if (w.layout === undefined) return; // this backend keeps ggml's layout: nothing to refuse
