@@ -2,7 +2,7 @@
  * StreamingLLM exactness against the independent float64 reference streams
  * (../shared/fixtures/reference): per-token NLL within 1e-4, and ppl, token by
  * token and with chunked prefill at chunk sizes 7, 64 and 600 (a chunk longer
- * than the cache).
+ * than the cache), on the scalar oracle and on the SIMD WebAssembly backend.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { CacheOptions } from '../src/cache/registry.js';
 import { perplexity } from '../src/eval/perplexity.js';
+import { scalarOps } from '../src/kernels/scalar.js';
+import type { Ops } from '../src/kernels/types.js';
+import { createWasmOps } from '../src/kernels/wasm/index.js';
 import { loadModel } from '../src/runtime/index.js';
 import { maxAbsDiff } from './helpers/compare.js';
 import { needFixture, PROJECT_ROOT } from './helpers/fixtures.js';
@@ -31,14 +34,22 @@ const CASES: [string, CacheOptions, string[]][] = [
 const TOL = 1e-4;
 const dir = tempDir();
 
-for (const [name, cache] of CASES) {
-  test(`${name}: per-token NLL and ppl match the float64 reference at chunk sizes 1, 7, 64, 600`, (t) => {
+// The scalar oracle, and the SIMD backend on 2 threads with every matmul and attention call on the pool.
+const ENGINES: [string, () => Promise<Ops & { close?: () => Promise<void> }>][] = [
+  ['scalar', async () => scalarOps],
+  ['wasm x2', () => createWasmOps({ threads: 2, minParallelWork: 0 })],
+];
+
+for (const [name, cache] of CASES) for (const [engine, makeOps] of ENGINES) {
+  test(`${name} (${engine}): per-token NLL and ppl match the float64 reference at chunk sizes 1, 7, 64, 600`, async (t) => {
     const bin = needFixture(t, 'models/aidreams260K.bin');
     const refPath = needFixture(t, `reference/aidreams260K.${name}.json`);
     if (bin === undefined || refPath === undefined) return;
     const ref = JSON.parse(readFileSync(refPath, 'utf8')) as StreamRef;
     assert.equal(ref.inputs.length, 600);
-    const m = loadModel(bin);
+    const ops = await makeOps();
+    t.after(() => ops.close?.());
+    const m = loadModel(bin, { ops });
     for (const chunk of [1, 7, 64, 600]) {
       const s = m.createSession({ cache, batchSize: chunk });
       const rows = new Map<number, Float32Array>();
