@@ -19,7 +19,7 @@ const INITIAL_SLOTS = 256;
 export class DenseCache implements KvCache {
   readonly policy = 'dense' as const;
   private capacity = 0;
-  // Per layer: (kvHeads, capacity, headDim), keys rotated at their positions.
+  // Per layer: (capacity, kvHeads, headDim), token-major; keys rotated at their positions.
   private keys: Float32Array[] = [];
   private values: Float32Array[] = [];
   private readonly seg = [new Segment()];

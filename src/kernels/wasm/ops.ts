@@ -19,12 +19,13 @@ import { availableParallelism } from 'node:os';
 import { StreamLlmError, requireArg } from '../../errors.js';
 import { GgmlType, rowBytes, typeName } from '../../tensor/dtype.js';
 import { halfTableF32 } from '../../tensor/half.js';
-import { runKeys } from '../attention.js';
 import { quantizesActivations, type AttentionShape, type KvRun, type Ops, type Q8Activations, type RopeSpec, type WeightMatrix } from '../types.js';
+import { WasmAttention } from './attention.js';
 import { CTL_WORDS } from './control.js';
 import { MAX_WASM_BYTES, WasmHeap } from './heap.js';
 import { instantiate, kernelModule, type KernelExports } from './module.js';
 import { ThreadPool, type WorkerFault } from './pool.js';
+import { RopeTable } from './rope-table.js';
 import { Region, Staging } from './staging.js';
 
 export interface WasmOpsOptions {
@@ -47,11 +48,6 @@ export interface WasmOpsOptions {
 /** WeightMatrix.layout of matrices adoptWeight interleaved (asm/packed.ts), and the kernels' type flag for it. */
 export const PACKED_LAYOUT = 'wasm-interleaved';
 const PACKED = 0x100;
-/** i32 words per run descriptor (asm/attention.ts RUN_WORDS). */
-const RUN_WORDS = 6;
-/** f32 -> its bit pattern, for the scale argument word of OP_ATTEND. */
-const F32_BITS = new Float32Array(1);
-const I32_OF_F32 = new Int32Array(F32_BITS.buffer);
 
 /** Types the wasm matmul/getRows compute with. */
 export const WASM_TYPES: ReadonlySet<GgmlType> = new Set([
@@ -101,11 +97,8 @@ export class WasmOps implements Ops, Disposable {
   private readonly staging: Staging;
   private readonly act: Region;
   private readonly scratch: Region;
-  private readonly ropeTable: Region;
-  private readonly runs: Region;
-  private readonly attnScores: Region;
-  private runView: Int32Array | undefined;
-  private ropeKey: { pos: number; spec: RopeSpec } | undefined;
+  private readonly ropeTable: RopeTable;
+  private readonly attention: WasmAttention;
   private closed = false;
 
   /** Use createWasmOps(). */
@@ -121,9 +114,8 @@ export class WasmOps implements Ops, Disposable {
     this.staging = new Staging(heap);
     this.act = new Region(heap);
     this.scratch = new Region(heap);
-    this.ropeTable = new Region(heap);
-    this.runs = new Region(heap);
-    this.attnScores = new Region(heap);
+    this.ropeTable = new RopeTable(heap);
+    this.attention = new WasmAttention(k, heap, pool, minParallelWork);
   }
 
   /**
@@ -280,7 +272,7 @@ export class WasmOps implements Ops, Disposable {
   rope(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec): void {
     const dims = spec.dims;
     if (dims === 0 || nHeads === 0) return;
-    const table = this.ropeCosSin(pos, spec);
+    const table = this.ropeTable.at(pos, spec);
     const st = this.staging;
     try {
       const xp = st.f32(x, off, nHeads * headDim, 'inout', 'x');
@@ -289,36 +281,6 @@ export class WasmOps implements Ops, Disposable {
     } finally {
       st.finish();
     }
-  }
-
-  /**
-   * cos/sin of pos·invFreq in float64, rounded to f32 once, laid out for the
-   * kernel. Cached for the last (pos, spec): a layer rotates k, then q, at
-   * the same position.
-   */
-  private ropeCosSin(pos: number, spec: RopeSpec): number {
-    const dims = spec.dims;
-    const ptr = this.ropeTable.ensure(dims * 8);
-    const key = this.ropeKey;
-    if (key !== undefined && key.pos === pos && key.spec === spec) return ptr;
-    const cs = this.heap.f32(ptr, dims);
-    const sn = this.heap.f32(ptr + dims * 4, dims);
-    for (let i = 0; i < dims / 2; i++) {
-      const a = pos * spec.invFreq[i]!;
-      const c = Math.cos(a);
-      const s = Math.sin(a);
-      if (spec.style === 'adjacent') {
-        cs[2 * i] = c;
-        cs[2 * i + 1] = c;
-        sn[2 * i] = -s;
-        sn[2 * i + 1] = s;
-      } else {
-        cs[i] = c;
-        sn[i] = s;
-      }
-    }
-    this.ropeKey = { pos, spec };
-    return ptr;
   }
 
   add(a: Float32Array, b: Float32Array, n: number): void {
@@ -372,50 +334,13 @@ export class WasmOps implements Ops, Disposable {
     }
   }
 
-  /**
-   * All heads in one wasm call (asm/attention.ts), split across the threads
-   * by head when the work is big enough; the same kernels as dotRows,
-   * softmax and axpyRows, so the values equal attendHeadsReference's.
-   */
+  /** All heads in one wasm call, split across the threads by head (./attention.ts). */
   attendHeads(out: Float32Array, oOff: number, q: Float32Array, qOff: number, runs: readonly KvRun[], nRuns: number, shape: AttentionShape): void {
     this.checkOpen();
-    const { nHeads, kvHeads, headDim: d } = shape;
-    requireArg(Number.isInteger(nHeads / kvHeads) && nHeads > 0, `nHeads ${nHeads} is not a multiple of kvHeads ${kvHeads}`, { field: 'kvHeads' });
-    const total = runKeys(runs, nRuns);
-    const st = this.staging;
     try {
-      const words = this.runWords(nRuns);
-      for (let i = 0; i < nRuns; i++) {
-        const r = runs[i]!;
-        const o = i * RUN_WORDS;
-        const span = r.count === 0 ? 0 : (r.count - 1) * r.rowStride + (kvHeads - 1) * r.headStride + d;
-        words[o] = r.count === 0 ? 0 : st.f32(r.keys, r.offset, span, 'in', 'keys');
-        words[o + 1] = r.count === 0 ? 0 : st.f32(r.values, r.offset, span, 'in', 'values');
-        words[o + 2] = r.headStride;
-        words[o + 3] = r.rowStride;
-        words[o + 4] = r.count;
-        words[o + 5] = r.firstDistance;
-      }
-      const qp = st.f32(q, qOff, nHeads * d, 'in', 'q');
-      const op = st.f32(out, oOff, nHeads * d, 'out', 'out');
-      const slopes = shape.alibiSlopes !== undefined ? st.f32(shape.alibiSlopes, 0, nHeads, 'in', 'alibiSlopes') : 0;
-      const runsPtr = words.byteOffset;
-      const hs = Math.ceil((total * 4) / 64) * 64 + 64; // bytes of scores per head
-      const group = nHeads / kvHeads;
-      const parallel = this.pool !== undefined && nHeads > 1 && total * nHeads * d >= this.minParallelWork;
-      if (!parallel) {
-        const scores = this.attnScores.ensure(hs * nHeads);
-        this.k.attendHeads(op, qp, nHeads, kvHeads, d, shape.scale, runsPtr, nRuns, scores, hs, slopes);
-        return;
-      }
-      // Each thread claims chunks of heads (whole kv groups when they divide evenly, so a chunk shares its rows).
-      let chunk = Math.ceil(nHeads / this.threads);
-      if (group > 1 && chunk % group !== 0 && nHeads / this.threads >= group) chunk = Math.ceil(chunk / group) * group;
-      const scores = this.attnScores.ensure(hs * chunk * this.threads);
-      F32_BITS[0] = shape.scale;
-      this.pool!.attend([op, qp, nHeads, group, d, I32_OF_F32[0]!, runsPtr, nRuns, scores, hs, slopes, chunk]);
+      this.attention.run(this.staging, out, oOff, q, qOff, runs, nRuns, shape);
     } finally {
-      st.finish();
+      this.staging.finish();
     }
   }
 
@@ -448,15 +373,6 @@ export class WasmOps implements Ops, Disposable {
 
   private checkOpen(): void {
     if (this.closed) throw new StreamLlmError('BAD_ARGUMENT', `${this.name} ops are closed`);
-  }
-
-  /** An Int32Array over the run descriptors' region, remade only when the region moves (no garbage per call). */
-  private runWords(nRuns: number): Int32Array {
-    const ptr = this.runs.ensure(Math.max(4, nRuns) * RUN_WORDS * 4);
-    if (this.runView === undefined || this.runView.byteOffset !== ptr || this.runView.length < nRuns * RUN_WORDS) {
-      this.runView = this.heap.i32(ptr, Math.max(4, nRuns) * RUN_WORDS);
-    }
-    return this.runView;
   }
 
   /** The type id the kernels dispatch on: the ggml type, with PACKED for this backend's packed layout. */

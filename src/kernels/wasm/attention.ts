@@ -1,0 +1,81 @@
+/**
+ * WasmOps.attendHeads: run descriptors written into wasm memory, then all
+ * heads in one call (asm/attention.ts), split across the threads by head
+ * when the work is big enough. The same kernels as dotRows, softmax and
+ * axpyRows, so the values equal attendHeadsReference's.
+ */
+import { requireArg } from '../../errors.js';
+import { runKeys } from '../attention.js';
+import type { AttentionShape, KvRun } from '../types.js';
+import type { WasmHeap } from './heap.js';
+import type { KernelExports } from './module.js';
+import type { ThreadPool } from './pool.js';
+import { Region, type Staging } from './staging.js';
+
+/** i32 words per run descriptor (asm/attention.ts RUN_WORDS). */
+const RUN_WORDS = 6;
+/** f32 -> its bit pattern, for the scale argument word of OP_ATTEND. */
+const F32_BITS = new Float32Array(1);
+const I32_OF_F32 = new Int32Array(F32_BITS.buffer);
+
+export class WasmAttention {
+  private readonly runs: Region;
+  private readonly scores: Region;
+  private runView: Int32Array | undefined;
+
+  constructor(
+    private readonly k: KernelExports,
+    private readonly heap: WasmHeap,
+    private readonly pool: ThreadPool | undefined,
+    private readonly minParallelWork: number,
+  ) {
+    this.runs = new Region(heap);
+    this.scores = new Region(heap);
+  }
+
+  /** Ops.attendHeads; `st` is the caller's staging (finished by the caller). */
+  run(st: Staging, out: Float32Array, oOff: number, q: Float32Array, qOff: number, runs: readonly KvRun[], nRuns: number, shape: AttentionShape): void {
+    const { nHeads, kvHeads, headDim: d } = shape;
+    requireArg(Number.isInteger(nHeads / kvHeads) && nHeads > 0, `nHeads ${nHeads} is not a multiple of kvHeads ${kvHeads}`, { field: 'kvHeads' });
+    const total = runKeys(runs, nRuns);
+    const words = this.runWords(nRuns);
+    for (let i = 0; i < nRuns; i++) {
+      const r = runs[i]!;
+      const o = i * RUN_WORDS;
+      const span = r.count === 0 ? 0 : (r.count - 1) * r.rowStride + (kvHeads - 1) * r.headStride + d;
+      words[o] = r.count === 0 ? 0 : st.f32(r.keys, r.offset, span, 'in', 'keys');
+      words[o + 1] = r.count === 0 ? 0 : st.f32(r.values, r.offset, span, 'in', 'values');
+      words[o + 2] = r.headStride;
+      words[o + 3] = r.rowStride;
+      words[o + 4] = r.count;
+      words[o + 5] = r.firstDistance;
+    }
+    const qp = st.f32(q, qOff, nHeads * d, 'in', 'q');
+    const op = st.f32(out, oOff, nHeads * d, 'out', 'out');
+    const slopes = shape.alibiSlopes !== undefined ? st.f32(shape.alibiSlopes, 0, nHeads, 'in', 'alibiSlopes') : 0;
+    const runsPtr = words.byteOffset;
+    const hs = Math.ceil((total * 4) / 64) * 64 + 64; // bytes of scores per head
+    const group = nHeads / kvHeads;
+    const threads = this.pool?.threads ?? 1;
+    if (threads === 1 || nHeads === 1 || total * nHeads * d < this.minParallelWork) {
+      this.k.attendHeads(op, qp, nHeads, kvHeads, d, shape.scale, runsPtr, nRuns, this.scores.ensure(hs * nHeads), hs, slopes);
+      return;
+    }
+    // Each thread claims chunks of heads (whole kv groups when they divide evenly, so a chunk shares its rows).
+    let chunk = Math.ceil(nHeads / threads);
+    if (group > 1 && chunk % group !== 0 && nHeads / threads >= group) chunk = Math.ceil(chunk / group) * group;
+    const scores = this.scores.ensure(hs * chunk * threads);
+    F32_BITS[0] = shape.scale;
+    this.pool!.attend([op, qp, nHeads, group, d, I32_OF_F32[0]!, runsPtr, nRuns, scores, hs, slopes, chunk]);
+  }
+
+  /** An Int32Array over the run descriptors' region, remade only when the region moves (no garbage per call). */
+  private runWords(nRuns: number): Int32Array {
+    const n = Math.max(4, nRuns) * RUN_WORDS;
+    const ptr = this.runs.ensure(n * 4);
+    if (this.runView === undefined || this.runView.byteOffset !== ptr || this.runView.length < nRuns * RUN_WORDS) {
+      this.runView = this.heap.i32(ptr, n);
+    }
+    return this.runView;
+  }
+}
