@@ -6,7 +6,7 @@
  */
 import { StreamLlmError } from '../errors.js';
 import type { AttentionShape, Ops } from '../kernels/types.js';
-import { attentionShape, copyF32, Segment } from './attend.js';
+import { attentionShape, Segment } from './attend.js';
 import type { CacheGeometry, CacheStats, KvCache } from './types.js';
 
 export interface DenseOptions {
@@ -23,6 +23,11 @@ export class DenseCache implements KvCache {
   private keys: Float32Array[] = [];
   private values: Float32Array[] = [];
   private readonly seg = [new Segment()];
+  // The model's k/v batch buffers and views of their first row (decode's copy source).
+  private kSrc: Float32Array | undefined;
+  private vSrc: Float32Array | undefined;
+  private kRow: Float32Array = new Float32Array(0);
+  private vRow: Float32Array = new Float32Array(0);
   private readonly shape: AttentionShape;
   private seen = 0;
   private pending = 0;
@@ -97,9 +102,17 @@ export class DenseCache implements KvCache {
       }
     }
     if (n === 1) {
-      // Decode: a plain loop, so the per-token path allocates nothing.
-      copyF32(K, this.seen * kvw, k, 0, kvw);
-      copyF32(V, this.seen * kvw, v, 0, kvw);
+      // Decode: native copies through views made once per source buffer, so a step allocates nothing.
+      if (this.kSrc !== k || this.kRow.length !== kvw) {
+        this.kSrc = k;
+        this.kRow = k.subarray(0, kvw);
+      }
+      if (this.vSrc !== v || this.vRow.length !== kvw) {
+        this.vSrc = v;
+        this.vRow = v.subarray(0, kvw);
+      }
+      K.set(this.kRow, this.seen * kvw);
+      V.set(this.vRow, this.seen * kvw);
     } else {
       // A batch is token-major like the cache: one native copy (a JS loop stays slow until V8 optimizes it).
       K.set(k.subarray(0, n * kvw), this.seen * kvw);

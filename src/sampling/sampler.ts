@@ -158,8 +158,10 @@ export class Sampler {
     const vocab = logits.length;
     if (vocab === 0) requireArg(false, 'logits must not be empty', { field: 'logits', actual: vocab });
     this.reserve(vocab);
-    const work = this.work;
-    work.set(logits);
+    // Greedy without penalties only reads the logits: skip the copy (a vocabulary's worth per token).
+    const inPlace = this.greedy && !this.usesHistory;
+    const work = inPlace ? logits : this.work;
+    if (!inPlace) work.set(logits);
     if (this.usesHistory) penalizeInPlace(work, history, this.options, this.counts);
 
     // One pass for validation, the max and the greedy answer.
