@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { writeRandomModel } from '../src/convert/random.js';
 import type { Hparams } from '../src/models/types.js';
+import { workerExecArgv } from '../src/kernels/wasm/pool.js';
 import { usefulThreads } from '../src/runtime/engine.js';
 import { PROJECT_ROOT } from './helpers/fixtures.js';
 import { tempDir } from './helpers/tmp.js';
@@ -41,4 +42,20 @@ test('usefulThreads: tiny GGUF models run on one thread; larger ones, other form
   assert.equal(usefulThreads(undefined, 3), 3);
   assert.equal(usefulThreads(join(dir, 'missing.gguf'), 2), 2);
   assert.equal(usefulThreads(dir, 2), 2);
+});
+
+test('worker threads start when node runs with V8 flags (only module-loading flags are passed on)', () => {
+  assert.deepEqual(workerExecArgv(['--max-semi-space-size=1', '--import', 'tsx', '--input-type=module', '-e', '--enable-source-maps', '--stack-size=900', '--conditions=dev']), ['--import', 'tsx', '--enable-source-maps', '--conditions=dev']);
+  const mod = pathToFileURL(join(PROJECT_ROOT, 'dist', 'runtime', 'engine.js')).href;
+  const script = `
+    const { createOps } = await import(${JSON.stringify(mod)});
+    const ops = await createOps({ threads: 2 });
+    const w = { name: 'w', type: 0, rows: 512, cols: 256, data: ops.alloc(512 * 256 * 4) };
+    ops.matmul(ops.allocF32(512 * 64), w, ops.allocF32(256 * 64), 64);
+    await ops.close();
+    console.log('computed');
+  `;
+  const r = spawnSync(process.execPath, ['--max-semi-space-size=2', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'computed');
 });

@@ -32,15 +32,33 @@ export type WorkerFault = 'throw' | 'exit' | 'hang';
 
 const WAIT_MS = 20;
 
+/** Node flags a worker may be given that can matter to it: module loading and warnings. */
+const WORKER_FLAGS = /^(--import|--require|-r|--loader|--experimental-loader|--conditions|-C)$/;
+const WORKER_SWITCHES = /^(--import=|--require=|--loader=|--experimental-loader=|--conditions=|--enable-source-maps$|--no-warnings$|--no-deprecation$)/;
+
+/**
+ * The parent's node flags that a worker can take. Workers inherit them by
+ * default, but some make a worker fail to start: V8 options (node
+ * --max-semi-space-size=1 ...) and flags about the main script's input
+ * (--input-type, -e). The kernel worker only needs module loading.
+ */
+export function workerExecArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (WORKER_FLAGS.test(a) && i + 1 < argv.length) out.push(a, argv[++i]!);
+    else if (WORKER_SWITCHES.test(a)) out.push(a);
+  }
+  return out;
+}
+
 /**
  * Starts worker.js beside this file. Under tsx (tests and benchmarks run the
  * sources), Node 20 does not pass module hooks on to workers, so the worker
  * registers tsx itself before importing worker.ts.
  */
 function spawnWorker(init: WorkerInit): Worker {
-  // Workers inherit the parent's node flags; flags about the *main* script's
-  // input (node --input-type=module -e ...) make a worker fail to start.
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type') && a !== '-e' && a !== '--eval' && a !== '-p' && a !== '--print');
+  const execArgv = workerExecArgv(process.execArgv);
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData: init, execArgv });
   const src = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
