@@ -7,8 +7,8 @@
  * 816 bytes of Q8_0) the CPU's stream prefetchers never get going: measured
  * on this kind of machine, a Q8_0 matvec streamed from DRAM ran at 5.5 GB/s
  * with 768 columns and 13 GB/s with 256. Interleaving a group's rows block
- * by block turns the group into one sequential stream (llama.cpp repacks
- * its Q4_0 matrices the same way, for the same reason and for its SIMD).
+ * by block turns the group into one sequential stream. (llama.cpp also
+ * repacks Q4_0 matrices into row-interleaved blocks, for its SIMD kernels.)
  *
  * Packing is in place and keeps the size: a group of G rows takes exactly
  * the bytes of G plain rows, so rows past the last whole group (rows % G)
