@@ -6,12 +6,15 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { args, BENCH_DIR } from './common.js';
+import { benchModel, GgmlType } from './models.js';
 
 const quick = args().has('quick');
 const runs: [string, string[]][] = [
   ['stream-1m.ts', quick ? ['--tokens', '20000'] : []],
   ['sink-vs-recompute.ts', quick ? ['--sizes', '256', '--sink-tokens', '2', '--recompute-tokens', '1', '--ops', 'wasm'] : ['--ops', 'wasm', '--threads', '2']],
   ['vs-llamacpp.ts', quick ? ['--runs', '1', '--models', 'quick', '--threads', '1'] : []],
+  ['matvec-memory.ts', quick ? ['--copies', '16'] : []],
+  ['decode-profile.ts', ['--model', benchModel('llama-110m', GgmlType.Q8_0), ...(quick ? ['--gen', '8'] : [])]],
 ];
 let failed = 0;
 for (const [file, extra] of runs) {
