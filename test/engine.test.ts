@@ -11,19 +11,25 @@ import { usefulThreads } from '../src/runtime/engine.js';
 import { PROJECT_ROOT } from './helpers/fixtures.js';
 import { tempDir } from './helpers/tmp.js';
 
-test('a process that forgets to close a 2-thread wasm backend still exits', () => {
+/** Runs a 2-thread wasm matmul in a child node with `nodeArgs`, closing the backend or not; asserts it printed 'computed' and exited 0. */
+function runTwoThreadMatmul(nodeArgs: string[], close: boolean): void {
   const mod = pathToFileURL(join(PROJECT_ROOT, 'dist', 'runtime', 'engine.js')).href;
   const script = `
     const { createOps } = await import(${JSON.stringify(mod)});
     const ops = await createOps({ threads: 2 });
     const w = { name: 'w', type: 0, rows: 512, cols: 256, data: ops.alloc(512 * 256 * 4) };
     ops.matmul(ops.allocF32(512 * 64), w, ops.allocF32(256 * 64), 64);
+    ${close ? 'await ops.close();' : ''}
     console.log('computed');
   `;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.error, undefined, `did not exit: ${String(r.error)}`);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'computed');
+}
+
+test('a process that forgets to close a 2-thread wasm backend still exits', () => {
+  runTwoThreadMatmul([], false);
 });
 
 test('usefulThreads: tiny GGUF models run on one thread; larger ones, other formats and bad paths keep the request', () => {
@@ -46,16 +52,5 @@ test('usefulThreads: tiny GGUF models run on one thread; larger ones, other form
 
 test('worker threads start when node runs with V8 flags (only module-loading flags are passed on)', () => {
   assert.deepEqual(workerExecArgv(['--max-semi-space-size=1', '--import', 'tsx', '--input-type=module', '-e', '--enable-source-maps', '--stack-size=900', '--conditions=dev']), ['--import', 'tsx', '--enable-source-maps', '--conditions=dev']);
-  const mod = pathToFileURL(join(PROJECT_ROOT, 'dist', 'runtime', 'engine.js')).href;
-  const script = `
-    const { createOps } = await import(${JSON.stringify(mod)});
-    const ops = await createOps({ threads: 2 });
-    const w = { name: 'w', type: 0, rows: 512, cols: 256, data: ops.alloc(512 * 256 * 4) };
-    ops.matmul(ops.allocF32(512 * 64), w, ops.allocF32(256 * 64), 64);
-    await ops.close();
-    console.log('computed');
-  `;
-  const r = spawnSync(process.execPath, ['--max-semi-space-size=2', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout.trim(), 'computed');
+  runTwoThreadMatmul(['--max-semi-space-size=2'], true);
 });
