@@ -2,6 +2,7 @@
  * Choosing the kernel backend: SIMD WebAssembly on worker threads (the
  * default) or the scalar TypeScript reference (the oracle; slow but simple).
  */
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ScalarOps } from '../kernels/scalar.js';
 import type { Ops } from '../kernels/types.js';
@@ -30,11 +31,16 @@ export interface EngineOptions {
  */
 export const SMALL_MODEL_ELEMENTS = 1 << 18;
 
+/** Files above this size are not inspected (a small model's weights take a few MiB). */
+const SMALL_FILE_BYTES = 64 << 20;
+
 /** Threads worth starting for the model at `path` (GGUF only; anything else: `requested`). */
 export function usefulThreads(path: string | undefined, requested: number): number {
   if (path === undefined || requested <= 1) return requested;
   let largest = 0;
   try {
+    // Only small files can hold only small matrices: skip parsing the header (vocabulary included) twice for real models.
+    if (statSync(path).size > SMALL_FILE_BYTES) return requested;
     const f = GgufFile.open(path); // throws on anything but a GGUF file
     try {
       for (const t of f.tensors) if (t.dims.length >= 2) largest = Math.max(largest, t.dims.reduce((a, b) => a * Number(b), 1));
