@@ -58,10 +58,10 @@ export function loadWeights(hp: Hparams, src: TensorSource, ops: Ops, opts: Weig
   let done = 0;
   for (const t of todo) {
     if (t.dims.length === 1) {
-      // Norm weights and biases: tiny, kept as f32 in the JS heap for direct use.
+      // Norm weights and biases: tiny; decoded to f32 once, into engine memory (the kernels read them in place).
       const raw = new Uint8Array(t.nBytes);
       src.read(t.name, raw);
-      const v = new Float32Array(t.dims[0]!);
+      const v = ops.allocF32(t.dims[0]!);
       dequantize(t.type, raw, 0, v, 0, v.length);
       vectors.set(t.name, v);
     } else {
