@@ -22,13 +22,17 @@
  *   then their 16 bytes of nibbles, row after row.
  * - F32 x4 (columns a multiple of 8), per 8 columns c (at c · 16): the 4
  *   rows' 8 floats (128 bytes, two cache lines), row after row.
+ * - F16 and BF16 x4 (columns a multiple of 8), per 8 columns c (at c · 8):
+ *   the 4 rows' 8 halves (64 bytes). F16 is packed only if no value is
+ *   inf/NaN: its kernel converts with the 6-op finite path.
  * Measured from DRAM on one thread (768 columns): Q8_0 5.5 -> 23.8 GB/s,
- * F32 15.5 -> 31 GB/s, Q4_0 5.6 -> 10 GB/s (Q4_0 is then compute-bound).
+ * F32 15.5 -> 31 GB/s, Q4_0 5.6 -> 10 GB/s (Q4_0 is then compute-bound);
+ * F16 4096x4096 6.5 -> 8.7 GB/s (npm run bench:kernels).
  *
  * A packed matrix is flagged by PACKED in the type the host passes
  * (src/kernels/wasm/ops.ts); only this backend can read it.
  */
-import { f32At, finiteHalfToF32x4, fmaRows, halfScale, hsum, T_F32, T_Q4_0, T_Q8_0, totals4 } from './common';
+import { bf16ToF32x4, f32At, finiteHalfToF32x4, fmaRows, halfScale, halfToF32x4, hsum, T_BF16, T_F16, T_F32, T_Q4_0, T_Q8_0, totals4 } from './common';
 import { blockQ4, blockQ8 } from './dequant';
 import { dotQ8 } from './quant';
 
@@ -39,8 +43,13 @@ export const PACKED: i32 = 0x100;
 @inline export function groupRows(type: i32, cols: i32): i32 {
   if (type == T_Q8_0) return 4;
   if (type == T_Q4_0) return 8;
-  if (type == T_F32 && (cols & 7) == 0) return 4;
+  if ((type == T_F32 || type == T_F16 || type == T_BF16) && (cols & 7) == 0) return 4;
   return 0;
+}
+
+/** Bytes per element of the float layouts (F32 4; F16, BF16 2), 0 for block types. */
+@inline function floatBytes(type: i32): usize {
+  return type == T_F32 ? 4 : type == T_F16 || type == T_BF16 ? 2 : 0;
 }
 
 /** Rows of a (rows, cols) matrix that sit in whole packed groups: rows - rows % G. */
@@ -63,18 +72,20 @@ export function packMatrix(type: i32, w: usize, rows: i32, cols: i32, rowBytes: 
   const g = groupRows(type, cols);
   const full = packedRows(type, rows, cols);
   const rb = <usize>rowBytes;
-  if (type != T_F32 && !finiteScales(type, w, rows, cols, rb)) return 0;
+  const es = floatBytes(type);
+  if (es == 0 ? !finiteScales(type, w, rows, cols, rb) : type == T_F16 && !finiteHalves(w, rows * cols)) return 0;
   const groupBytes = <usize>g * rb;
   for (let r = 0; r < full; r += g) {
     const base = w + <usize>r * rb;
     memory.copy(scratch, base, groupBytes);
-    if (type == T_F32) {
+    if (es != 0) {
+      // Per 8 columns, the 4 rows' 8 elements (32 bytes each for F32, 16 for F16/BF16), row after row.
       for (let c = 0; c < cols; c += 8) {
         for (let i = 0; i < 4; i++) {
-          const src = scratch + <usize>i * rb + (<usize>c << 2);
-          const dst = base + (<usize>c << 4) + (<usize>i << 5);
+          const src = scratch + <usize>i * rb + <usize>c * es;
+          const dst = base + <usize>c * es * 4 + <usize>i * es * 8;
           v128.store(dst, v128.load(src));
-          v128.store(dst, v128.load(src, 16), 16);
+          if (es == 4) v128.store(dst, v128.load(src, 16), 16);
         }
       }
       continue;
@@ -94,6 +105,12 @@ export function packMatrix(type: i32, w: usize, rows: i32, cols: i32, rowBytes: 
     }
   }
   return full;
+}
+
+/** No F16 value among the n at w is inf or NaN (mvHalfx4 converts assuming so). */
+function finiteHalves(w: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) if ((load<u16>(w + (<usize>i << 1)) & 0x7c00) == 0x7c00) return false;
+  return true;
 }
 
 /** No block scale of the matrix is inf or NaN (the packed kernels convert scales assuming so). */
@@ -121,6 +138,13 @@ export function dequantPacked(type: i32, w: usize, row: i32, cols: i32, rowBytes
       v128.store(f32At(dst, c), v128.load(src));
       v128.store(f32At(dst, c), v128.load(src, 16), 16);
     }
+  } else if (type == T_F16 || type == T_BF16) {
+    for (let c = 0; c < cols; c += 8) {
+      const src = base + (<usize>c << 3) + (<usize>i << 4);
+      const bf = type == T_BF16;
+      v128.store(f32At(dst, c), bf ? bf16ToF32x4(v128.load16x4_u(src)) : halfToF32x4(v128.load16x4_u(src)));
+      v128.store(f32At(dst, c), bf ? bf16ToF32x4(v128.load16x4_u(src, 8)) : halfToF32x4(v128.load16x4_u(src, 8)), 16);
+    }
   } else if (type == T_Q8_0) {
     for (let b = 0; b < cols >> 5; b++) {
       const p = base + <usize>b * 136;
@@ -140,6 +164,8 @@ export function mvPacked(type: i32, out: usize, w: usize, x: usize, xq: usize, x
   const g0 = r0 / g;
   const g1 = r1 / g;
   if (type == T_F32) mvF32x4(out, w, x, cols, g0, g1);
+  else if (type == T_F16) mvHalfx4(out, w, x, cols, g0, g1, false);
+  else if (type == T_BF16) mvHalfx4(out, w, x, cols, g0, g1, true);
   else if (type == T_Q8_0) mvQ8_0x4(out, w, xq, xd, cols, g0, g1);
   else mvQ4_0x8(out, w, xq, xd, xs, cols, g0, g1, scratch);
 }
@@ -228,6 +254,39 @@ function mvQ4_0x8(out: usize, w: usize, xq: usize, xd: usize, xs: usize, cols: i
     v128.store64_lane(o + 8, f32x4.demote_f64x2_zero(acc23), 0);
     v128.store64_lane(o + 16, f32x4.demote_f64x2_zero(acc45), 0);
     v128.store64_lane(o + 24, f32x4.demote_f64x2_zero(acc67), 0);
+  }
+}
+
+/** 4 halves at p (F16: finite ones, see packMatrix; BF16: any) as an f32x4. */
+@inline function wideFinite4(p: usize, bf: bool): v128 {
+  const h = v128.load16x4_u(p);
+  return bf ? bf16ToF32x4(h) : finiteHalfToF32x4(h);
+}
+
+/** F16/BF16 x4: one f32x4 sum per row over 4 columns at a time, as float.ts mvHalf (same order, so bit-identical to it). */
+function mvHalfx4(out: usize, w: usize, x: usize, cols: i32, g0: i32, g1: i32, bf: bool): void {
+  const gb = <usize>cols << 3;
+  for (let g = g0; g < g1; g++) {
+    let p = w + <usize>g * gb;
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    for (let c = 0; c < cols; c += 8) {
+      const xa = v128.load(f32At(x, c));
+      const xb = v128.load(f32At(x, c), 16);
+      a0 = f32x4.add(a0, f32x4.mul(wideFinite4(p, bf), xa));
+      a0 = f32x4.add(a0, f32x4.mul(wideFinite4(p + 8, bf), xb));
+      a1 = f32x4.add(a1, f32x4.mul(wideFinite4(p + 16, bf), xa));
+      a1 = f32x4.add(a1, f32x4.mul(wideFinite4(p + 24, bf), xb));
+      a2 = f32x4.add(a2, f32x4.mul(wideFinite4(p + 32, bf), xa));
+      a2 = f32x4.add(a2, f32x4.mul(wideFinite4(p + 40, bf), xb));
+      a3 = f32x4.add(a3, f32x4.mul(wideFinite4(p + 48, bf), xa));
+      a3 = f32x4.add(a3, f32x4.mul(wideFinite4(p + 56, bf), xb));
+      p += 64;
+    }
+    const o = out + (<usize>g << 4);
+    store<f32>(o, hsum(a0));
+    store<f32>(o, hsum(a1), 4);
+    store<f32>(o, hsum(a2), 8);
+    store<f32>(o, hsum(a3), 12);
   }
 }
 

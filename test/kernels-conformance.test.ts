@@ -224,7 +224,7 @@ const FLOAT = new Set([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
 const CASES: [GgmlType, number[]][] = [
   [GgmlType.F32, [67, 96]],
   [GgmlType.F16, [67, 96]],
-  [GgmlType.BF16, [67]],
+  [GgmlType.BF16, [67, 96]],
   [GgmlType.Q8_0, [96, 160]],
   [GgmlType.Q4_0, [96, 160]],
   [GgmlType.Q4_K, [512]],
@@ -342,6 +342,14 @@ for (const be of BACKENDS) {
         }
         assert.ok(!Number.isFinite(out[5]!), `row 5 meets the inf scale: ${out[5]}`);
       }
+      // F16 weights: an inf value keeps the matrix in ggml's layout too.
+      const h = quantize(GgmlType.F16, rand(16 * 64));
+      h[2 * (5 * 64 + 3)] = 0x00;
+      h[2 * (5 * 64 + 3) + 1] = 0x7c;
+      const hd = ops().alloc(h.length);
+      hd.set(h);
+      const wh: WeightMatrix = { name: 'inf16', type: GgmlType.F16, rows: 16, cols: 64, data: hd };
+      assert.equal((ops().adoptWeight?.(wh) ?? wh).layout, undefined, 'F16 with an inf is not packed');
     });
 
     test('a matrix adopted by one backend is refused by another, with a typed error', () => {

@@ -149,8 +149,8 @@ export class WasmOps implements Ops, Disposable {
   }
 
   /**
-   * Interleaves the rows of F32 (columns a multiple of 8), Q8_0 and Q4_0
-   * matrices in place, in groups of 4 or 8 (asm/packed.ts): the form decode
+   * Interleaves the rows of F32, F16, BF16 (columns a multiple of 8), Q8_0
+   * and Q4_0 matrices in place, in groups of 4 or 8 (asm/packed.ts): the form decode
    * streams from memory fastest (Q8_0 4x, F32 2x faster from DRAM on small
    * models' short rows). Other types, and matrices outside this backend's
    * memory, are returned as they are.
