@@ -162,7 +162,7 @@ export class WasmOps implements Ops, Disposable {
     const packable = this.k.packedRows(w.type, w.rows, w.cols);
     if (packable === 0) return w;
     const scratch = this.scratch.ensure(this.k.packScratchBytes(w.type, rb));
-    // 0: left in ggml's layout (a block scale is inf or NaN; the exact kernels handle that).
+    // 0: left in ggml's layout (an inf/NaN block scale or F16 value; the exact kernels handle those).
     if (this.k.packMatrix(w.type, w.data.byteOffset, w.rows, w.cols, rb, scratch) === 0) return w;
     return { ...w, layout: PACKED_LAYOUT };
   }
