@@ -5,8 +5,11 @@
  * position and Q6_K 3.6e-3 — single activation codes one step apart near rounding boundaries.
  * (Re-run 2026-11-27 after the packed layouts: the same numbers. Feeding llama.cpp token by token
  * instead of as one batch leaves Q8_0/Q4_0/Q6_K unchanged but moves Q4_K's first divergence from
- * position 41 to 22, worst 3.1e-2: llama.cpp's Q4_K gemv and gemm round differently, and our
- * Q4_K kernel follows the gemm.)
+ * position 41 to 22, worst 3.1e-2. Read against llama.cpp's AVX2 ggml_gemv_q4_K_8x8_q8_K, our
+ * Q4_K arithmetic matches it: exact integer sub-block dots times scales, mins times pairwise bsums,
+ * one fma per super-block with f32(d_w)·d_x for each, A - M. So the one-code flips more likely
+ * come from the Q8_K activation quantizer or another op's last bits; Q8_0 and Q6_K also flip
+ * once on this seed, only Q4_0 never does.)
  *
  * Quantized weights against llama.cpp on the same quantized file: a random
  * Llama in Q8_0, Q4_0, Q4_K and Q6_K, written by our GGUF writer, run by
