@@ -5,6 +5,7 @@
  */
 import { validateBaseVocab } from './vocab-tokenizer.js';
 import { GgufValueType, type GgufEntry } from '../formats/gguf/types.js';
+import { ggufArray, K, specialTokenEntries } from './gguf-meta.js';
 
 export interface BpeVocab {
   /** Token strings by id, in byte-level form ('Ġworld' for ' world'). */
@@ -50,27 +51,12 @@ export function validateBpeVocab(v: BpeVocab): BpeVocab {
  */
 export function bpeVocabToGgufMetadata(v: BpeVocab): [string, GgufEntry][] {
   validateBpeVocab(v);
-  const arr = (itemType: GgufValueType, items: readonly (string | number)[]): GgufEntry => ({
-    type: GgufValueType.ARRAY,
-    value: { itemType, items },
-  });
-  const kvs: [string, GgufEntry][] = [
-    ['tokenizer.ggml.model', { type: GgufValueType.STRING, value: 'gpt2' }],
-    ['tokenizer.ggml.pre', { type: GgufValueType.STRING, value: v.pre }],
-    ['tokenizer.ggml.tokens', arr(GgufValueType.STRING, v.tokens)],
-    ['tokenizer.ggml.token_type', arr(GgufValueType.INT32, Array.from(v.types))],
-    ['tokenizer.ggml.merges', arr(GgufValueType.STRING, v.merges)],
+  return [
+    [K.model, { type: GgufValueType.STRING, value: 'gpt2' }],
+    [K.pre, { type: GgufValueType.STRING, value: v.pre }],
+    [K.tokens, ggufArray(GgufValueType.STRING, v.tokens)],
+    [K.types, ggufArray(GgufValueType.INT32, Array.from(v.types))],
+    [K.merges, ggufArray(GgufValueType.STRING, v.merges)],
+    ...specialTokenEntries(v),
   ];
-  const ids: [string, number | undefined][] = [
-    ['tokenizer.ggml.bos_token_id', v.bos],
-    ['tokenizer.ggml.eos_token_id', v.eos],
-    ['tokenizer.ggml.unknown_token_id', v.unk],
-    ['tokenizer.ggml.padding_token_id', v.pad],
-  ];
-  for (const [key, id] of ids) if (id !== undefined) kvs.push([key, { type: GgufValueType.UINT32, value: id }]);
-  kvs.push(
-    ['tokenizer.ggml.add_bos_token', { type: GgufValueType.BOOL, value: v.addBos }],
-    ['tokenizer.ggml.add_eos_token', { type: GgufValueType.BOOL, value: v.addEos }],
-  );
-  return kvs;
 }

@@ -33,6 +33,28 @@ export const K = {
   name: 'general.name',
 } as const;
 
+/** A GGUF array value (the vocabulary writers' tokens, scores, types, merges). */
+export function ggufArray(itemType: GgufValueType, items: readonly (string | number)[]): GgufEntry {
+  return { type: GgufValueType.ARRAY, value: { itemType, items } };
+}
+
+/** The special-token ids (those set) and the add-BOS/EOS flags, as both vocabulary writers emit them. */
+export function specialTokenEntries(v: {
+  readonly bos?: number | undefined;
+  readonly eos?: number | undefined;
+  readonly unk?: number | undefined;
+  readonly pad?: number | undefined;
+  readonly addBos: boolean;
+  readonly addEos: boolean;
+}): [string, GgufEntry][] {
+  const out: [string, GgufEntry][] = [];
+  for (const [key, id] of [[K.bos, v.bos], [K.eos, v.eos], [K.unk, v.unk], [K.pad, v.pad]] as const) {
+    if (id !== undefined) out.push([key, { type: GgufValueType.UINT32, value: id }]);
+  }
+  out.push([K.addBos, { type: GgufValueType.BOOL, value: v.addBos }], [K.addEos, { type: GgufValueType.BOOL, value: v.addEos }]);
+  return out;
+}
+
 /** Families llama.cpp knows by `tokenizer.ggml.model` that we do not implement. */
 const LATER: Readonly<Record<string, string>> = {
   bert: 'WordPiece (BERT) is not implemented',

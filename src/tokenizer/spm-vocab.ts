@@ -6,6 +6,7 @@
 import { validateBaseVocab } from './vocab-tokenizer.js';
 import { StreamLlmError } from '../errors.js';
 import { GgufValueType, type GgufEntry } from '../formats/gguf/types.js';
+import { ggufArray, K, specialTokenEntries } from './gguf-meta.js';
 import { TokenType } from './types.js';
 
 /** SentencePiece's stand-in for a space inside pieces (U+2581). */
@@ -76,30 +77,15 @@ export function spmVocabToGgufMetadata(v: SpmVocab): [string, GgufEntry][] {
   validateSpmVocab(v);
   const space = v.spaceChar ?? SPM_SPACE;
   const tokens = space === SPM_SPACE ? v.tokens.slice() : v.tokens.map((t) => t.split(space).join(SPM_SPACE));
-  const arr = (itemType: GgufValueType, items: readonly (string | number)[]): GgufEntry => ({
-    type: GgufValueType.ARRAY,
-    value: { itemType, items },
-  });
-  const kvs: [string, GgufEntry][] = [
-    ['tokenizer.ggml.model', { type: GgufValueType.STRING, value: 'llama' }],
-    ['tokenizer.ggml.pre', { type: GgufValueType.STRING, value: 'default' }],
-    ['tokenizer.ggml.tokens', arr(GgufValueType.STRING, tokens)],
-    ['tokenizer.ggml.scores', arr(GgufValueType.FLOAT32, Array.from(v.scores))],
-    ['tokenizer.ggml.token_type', arr(GgufValueType.INT32, Array.from(v.types))],
+  return [
+    [K.model, { type: GgufValueType.STRING, value: 'llama' }],
+    [K.pre, { type: GgufValueType.STRING, value: 'default' }],
+    [K.tokens, ggufArray(GgufValueType.STRING, tokens)],
+    [K.scores, ggufArray(GgufValueType.FLOAT32, Array.from(v.scores))],
+    [K.types, ggufArray(GgufValueType.INT32, Array.from(v.types))],
+    ...specialTokenEntries(v),
+    [K.addSpacePrefix, { type: GgufValueType.BOOL, value: v.addSpacePrefix }],
   ];
-  const ids: [string, number | undefined][] = [
-    ['tokenizer.ggml.bos_token_id', v.bos],
-    ['tokenizer.ggml.eos_token_id', v.eos],
-    ['tokenizer.ggml.unknown_token_id', v.unk],
-    ['tokenizer.ggml.padding_token_id', v.pad],
-  ];
-  for (const [key, id] of ids) if (id !== undefined) kvs.push([key, { type: GgufValueType.UINT32, value: id }]);
-  kvs.push(
-    ['tokenizer.ggml.add_bos_token', { type: GgufValueType.BOOL, value: v.addBos }],
-    ['tokenizer.ggml.add_eos_token', { type: GgufValueType.BOOL, value: v.addEos }],
-    ['tokenizer.ggml.add_space_prefix', { type: GgufValueType.BOOL, value: v.addSpacePrefix }],
-  );
-  return kvs;
 }
 
 /** True when `types` marks at least one byte token, i.e. the vocabulary can fall back to bytes. */
