@@ -114,6 +114,12 @@ function buildPanel(type: i32, w: usize, r: i32, nr: i32, cols: i32, rowBytes: i
   v128.store(acc, fma2(f32x4.convert_i32x4_s(ih), f64x2.promote_low_f32x4(sh), v128.load(acc, 16)), 16);
 }
 
+/** Slot k (quad · 4 + token) of the tile's sums += block dots i scaled by s, as Q8_0 or Q4_0 rounds it. */
+@inline function accumulate(q4: bool, acc: usize, k: i32, i: v128, s: v128): void {
+  if (q4) addQ4(acc + (<usize>k << 5), i, s);
+  else addQ8(acc + (<usize>k << 4), i, s);
+}
+
 /** The 4 f32 sums of quad-and-token slot `k` of the tile's sums. */
 @inline function sums(acc: usize, k: i32, q4: bool): v128 {
   if (!q4) return v128.load(acc + (<usize>k << 4));
@@ -176,25 +182,14 @@ export function igemm(type: i32, out: usize, w: usize, xq: usize, xd: usize, row
         const dwa = v128.load(sp + (<usize>b << 5));
         const dwc = v128.load(sp + (<usize>b << 5), 16);
         const e0 = v128.load32_splat(d0 + bo), e1 = v128.load32_splat(d1 + bo), e2 = v128.load32_splat(d2 + bo), e3 = v128.load32_splat(d3 + bo);
-        if (q4) {
-          addQ4(acc, a0, f32x4.mul(dwa, e0));
-          addQ4(acc + 32, a1, f32x4.mul(dwa, e1));
-          addQ4(acc + 64, a2, f32x4.mul(dwa, e2));
-          addQ4(acc + 96, a3, f32x4.mul(dwa, e3));
-          addQ4(acc + 128, c0, f32x4.mul(dwc, e0));
-          addQ4(acc + 160, c1, f32x4.mul(dwc, e1));
-          addQ4(acc + 192, c2, f32x4.mul(dwc, e2));
-          addQ4(acc + 224, c3, f32x4.mul(dwc, e3));
-        } else {
-          addQ8(acc, a0, f32x4.mul(dwa, e0));
-          addQ8(acc + 16, a1, f32x4.mul(dwa, e1));
-          addQ8(acc + 32, a2, f32x4.mul(dwa, e2));
-          addQ8(acc + 48, a3, f32x4.mul(dwa, e3));
-          addQ8(acc + 64, c0, f32x4.mul(dwc, e0));
-          addQ8(acc + 80, c1, f32x4.mul(dwc, e1));
-          addQ8(acc + 96, c2, f32x4.mul(dwc, e2));
-          addQ8(acc + 112, c3, f32x4.mul(dwc, e3));
-        }
+        accumulate(q4, acc, 0, a0, f32x4.mul(dwa, e0));
+        accumulate(q4, acc, 1, a1, f32x4.mul(dwa, e1));
+        accumulate(q4, acc, 2, a2, f32x4.mul(dwa, e2));
+        accumulate(q4, acc, 3, a3, f32x4.mul(dwa, e3));
+        accumulate(q4, acc, 4, c0, f32x4.mul(dwc, e0));
+        accumulate(q4, acc, 5, c1, f32x4.mul(dwc, e1));
+        accumulate(q4, acc, 6, c2, f32x4.mul(dwc, e2));
+        accumulate(q4, acc, 7, c3, f32x4.mul(dwc, e3));
       }
       const na = min(4, nr);
       const nc = nr - 4;
