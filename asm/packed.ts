@@ -5,8 +5,8 @@
  * activation loads) side by side. In ggml's layout those rows are separate
  * address streams, and with the short rows of small models (768 columns =
  * 816 bytes of Q8_0) the CPU's stream prefetchers never get going: measured
- * on this kind of machine, a Q8_0 matvec streamed from DRAM ran at 5.5 GB/s
- * with 768 columns and 13 GB/s with 256. Interleaving a group's rows block
+ * on this kind of machine, a Q8_0 matvec streamed from DRAM ran at 5.4 GB/s
+ * with 768 columns and 11.3 GB/s with 256 (bench/matvec-memory.ts --layout ggml). Interleaving a group's rows block
  * by block turns the group into one sequential stream. (llama.cpp also
  * repacks Q4_0 matrices into row-interleaved blocks, for its SIMD kernels.)
  *
@@ -25,8 +25,9 @@
  * - F16 and BF16 x4 (columns a multiple of 8), per 8 columns c (at c · 8):
  *   the 4 rows' 8 halves (64 bytes). F16 is packed only if no value is
  *   inf/NaN: its kernel converts with the 6-op finite path.
- * Measured from DRAM on one thread (768 columns): Q8_0 5.5 -> 23.8 GB/s,
- * F32 15.5 -> 31 GB/s, Q4_0 5.6 -> 10 GB/s (Q4_0 is then compute-bound);
+ * Measured from DRAM on one thread (768x768, bench/matvec-memory.ts with and
+ * without --layout ggml): Q8_0 5.4 -> 25.3 GB/s, F32 15.2 -> 29.7, Q4_0
+ * 5.1 -> 11.0 (Q4_0 is then compute-bound);
  * F16 4096x4096 6.5 -> 8.7 GB/s (npm run bench:kernels).
  *
  * A packed matrix is flagged by PACKED in the type the host passes

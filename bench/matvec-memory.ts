@@ -5,7 +5,10 @@
  * Equal numbers mean the kernel is compute-bound; a higher cached number
  * means memory is the limit.
  *
- *   node --import tsx bench/matvec-memory.ts [--rows 768] [--cols 768] [--copies 160]
+ *   node --import tsx bench/matvec-memory.ts [--rows 768] [--cols 768] [--copies 160] [--layout ggml]
+ *
+ * --layout ggml keeps ggml's row-after-row layout (no adoptWeight), to see
+ * what the interleaved layouts gain.
  */
 import { createWasmOps } from '../src/kernels/wasm/index.js';
 import type { WeightMatrix } from '../src/kernels/types.js';
@@ -17,6 +20,7 @@ const a = args();
 const rows = Number(a.get('rows') ?? 768);
 const cols = Number(a.get('cols') ?? 768);
 const copies = Number(a.get('copies') ?? 160);
+const plain = a.get('layout') === 'ggml';
 const ops = await createWasmOps({ threads: 1 });
 const out: Record<string, unknown>[] = [];
 try {
@@ -31,7 +35,7 @@ try {
       const data = ops.alloc(q.length);
       data.set(q);
       const w: WeightMatrix = { name: typeName(type), type, rows, cols, data };
-      return ops.adoptWeight(w);
+      return plain ? w : ops.adoptWeight(w);
     };
     const time = (ws: WeightMatrix[], reps: number): number => {
       const t: number[] = [];
@@ -53,6 +57,6 @@ try {
 } finally {
   await ops.close();
 }
-const result = { machine: machine(), command: `node --import tsx bench/matvec-memory.ts --rows ${rows} --cols ${cols} --copies ${copies}`, rows: out };
+const result = { machine: machine(), command: `node --import tsx bench/matvec-memory.ts --rows ${rows} --cols ${cols} --copies ${copies}${plain ? ' --layout ggml' : ''}`, rows: out };
 console.log(JSON.stringify(result, null, 2));
-saveResult('matvec-memory', result);
+saveResult(plain ? 'matvec-memory-ggml' : 'matvec-memory', result);

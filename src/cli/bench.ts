@@ -41,7 +41,7 @@ export function registerBench(program: Command): void {
       });
       if (f.warmup) {
         // One short untimed pass, as llama-bench does: the first batch through a fresh process pays
-        // for JIT and thread warm-up (measured: 25% of a 128-token prefill on 2 threads).
+        // for JIT and thread warm-up (measured on 110M Q8_0, 2 threads: 599 vs 649 tok/s prefill, medians of 3).
         s.prefill(ids.slice(0, Math.min(f.prompt, 32)));
         s.step();
         s.logits();

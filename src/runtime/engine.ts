@@ -27,7 +27,7 @@ export interface EngineOptions {
  * Below this many weights in its largest matrix (e.g. 512 x 512), a model
  * gains nothing from a second thread: measured on the 260K aidreams model,
  * 2 threads decoded at 0.68x and prefilled at 0.53x the speed of 1, and the
- * idle worker's V8 isolate added ~10 MB of RSS.
+ * idle worker's V8 isolate adds ~12 MiB of RSS.
  */
 export const SMALL_MODEL_ELEMENTS = 1 << 18;
 
