@@ -49,7 +49,7 @@ import { f32At, fmaRows, halfScale, totals4 } from './common';
  * i16 on load, so the nibble split is a native 16-bit and/shift (wasm has
  * no cheap 8-bit shift on x86).
  */
-@inline export function dotQ4(p: usize, q: usize): v128 {
+@inline function dotQ4(p: usize, q: usize): v128 {
   const a = v128.load8x8_u(p);
   const b = v128.load8x8_u(p, 8);
   const m = i16x8.splat(0x0f);
@@ -141,6 +141,6 @@ export function mvQ4_0(out: usize, w: usize, xq: usize, xd: usize, xs: usize, co
 }
 
 /** [d_w(a)·d_x, d_w(b)·d_x] in f64 (exact: two fp16 values), from the blocks' fp16 scales at a and b. */
-@inline export function scales2(a: usize, b: usize, dx: v128): v128 {
+@inline function scales2(a: usize, b: usize, dx: v128): v128 {
   return f64x2.mul(f64x2.replace_lane(f64x2.splat(<f64>halfScale(load<u16>(a))), 1, <f64>halfScale(load<u16>(b))), dx);
 }
