@@ -147,11 +147,6 @@ export function setHalfTable(p: usize): void {
   return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(f64x2.promote_low_f32x4(a), b), c)));
 }
 
-/** fma1 on the low two i32 lanes of `dots` (integers), with s and acc as in fma2. */
-@inline export function fmaRows(dots: v128, s: v128, acc: v128): v128 {
-  return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(dots), s), acc)));
-}
-
 /** [sum of a's lanes, of b's, of c's, of d's], with interleaves only (single x86 unpack instructions). */
 @inline export function totals4(a: v128, b: v128, c: v128, d: v128): v128 {
   const ab = i32x4.add(v128.shuffle<i32>(a, b, 0, 4, 1, 5), v128.shuffle<i32>(a, b, 2, 6, 3, 7)); // [a02, b02, a13, b13]

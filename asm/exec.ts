@@ -37,7 +37,7 @@ export function matmulRange(
   const isPacked = (kernelType & PACKED) != 0;
   if (n > 1 && xq != 0 && (type == T_Q8_0 || type == T_Q4_0)) {
     // Prefill on quantized activations: the integer tile (igemm.ts).
-    igemm(type, out, w, xq, xd, rows, cols, n, r0, r1, rowBytes, isPacked ? packedRows(type, rows, cols) : 0, scratch);
+    igemm(type, out, w, xq, xd, xs, rows, cols, n, r0, r1, rowBytes, isPacked ? packedRows(type, rows, cols) : 0, scratch);
     return;
   }
   if (isPacked) {

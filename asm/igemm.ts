@@ -18,15 +18,16 @@
  * The register tile is 8 rows x 4 tokens: per pair, 2 weight loads and 4
  * splats feed 8 dots (a 4 x 4 tile needed 5 loads per 4 dots and was
  * load-bound). After the panel: the rows' block scales d_w (f32, 32 bytes
- * per block), then the tile's f32 (or f64) sums, kept in memory because
+ * per block), then the tile's f32 sums, kept in memory because
  * they change only once per block. Rows missing at the matrix end alias
  * the last row; their outputs are dropped.
  */
-import { f32At, fma2, halfScale, T_Q4_0, T_Q8_0 } from './common';
+import { f32At, halfScale, T_Q4_0, T_Q8_0 } from './common';
+import { igemmQ4r } from './igemm4r';
 import { groupRows } from './packed';
 
 /** Addresses of row `row`'s block b: codes (Q8_0: 32 int8; Q4_0: 16 bytes of nibbles) and its f16 scale. */
-@inline function codesAt(type: i32, w: usize, row: i32, b: i32, cols: i32, rowBytes: i32, packed: i32): usize {
+@inline export function codesAt(type: i32, w: usize, row: i32, b: i32, cols: i32, rowBytes: i32, packed: i32): usize {
   if (row < packed) {
     const g = groupRows(type, cols);
     const i = row % g;
@@ -37,7 +38,7 @@ import { groupRows } from './packed';
   return type == T_Q8_0 ? base + <usize>b * 34 + 2 : base + <usize>b * 18 + 2;
 }
 
-@inline function scaleAt(type: i32, w: usize, row: i32, b: i32, cols: i32, rowBytes: i32, packed: i32): usize {
+@inline export function scaleAt(type: i32, w: usize, row: i32, b: i32, cols: i32, rowBytes: i32, packed: i32): usize {
   if (row < packed) {
     const g = groupRows(type, cols);
     const i = row % g;
@@ -48,13 +49,13 @@ import { groupRows } from './packed';
   return type == T_Q8_0 ? base + <usize>b * 34 : base + <usize>b * 18;
 }
 
-/** Bytes of the panel for `cols`: per 32-element block, 512 of i16 codes (8 rows) and 32 of scales; 256 of sums. */
+/** Bytes of the panel for `cols`: per 32-element block, 512 of i16 codes (8 rows) and 32 of scales; 128 of sums. */
 export function igemmPanelBytes(cols: i32): i32 {
-  return (cols >> 5) * 544 + 256;
+  return (cols >> 5) * 544 + 128;
 }
 
 /** Stores the 4x4 transpose of the i32 lanes of a..d (row i = vector i) at p, 32 bytes apart (a quad's slots in the panel). */
-@inline function transpose4(p: usize, a: v128, b: v128, c: v128, d: v128): void {
+@inline export function transpose4(p: usize, a: v128, b: v128, c: v128, d: v128): void {
   const t0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5);
   const t1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
   const t2 = v128.shuffle<i32>(c, d, 0, 4, 1, 5);
@@ -101,53 +102,35 @@ function buildPanel(type: i32, w: usize, r: i32, nr: i32, cols: i32, rowBytes: i
   }
 }
 
-/** Q8_0: sums (f32x4 at acc) += f32(I) · s. */
-@inline function addQ8(acc: usize, i: v128, s: v128): void {
-  v128.store(acc, f32x4.add(v128.load(acc), f32x4.mul(f32x4.convert_i32x4_s(i), s)));
-}
-
-/** Q4_0: sums (rows 0-1 and 2-3 as f64x2 at acc, acc + 16) = fma(I, s, sums) per lane. */
-@inline function addQ4(acc: usize, i: v128, s: v128): void {
-  v128.store(acc, fma2(f32x4.convert_i32x4_s(i), f64x2.promote_low_f32x4(s), v128.load(acc)));
-  const ih = v128.shuffle<i32>(i, i, 2, 3, 2, 3);
-  const sh = v128.shuffle<i32>(s, s, 2, 3, 2, 3);
-  v128.store(acc, fma2(f32x4.convert_i32x4_s(ih), f64x2.promote_low_f32x4(sh), v128.load(acc, 16)), 16);
-}
-
-/** Slot k (quad · 4 + token) of the tile's sums += block dots i scaled by s, as Q8_0 or Q4_0 rounds it. */
-@inline function accumulate(q4: bool, acc: usize, k: i32, i: v128, s: v128): void {
-  if (q4) addQ4(acc + (<usize>k << 5), i, s);
-  else addQ8(acc + (<usize>k << 4), i, s);
-}
-
-/** The 4 f32 sums of quad-and-token slot `k` of the tile's sums. */
-@inline function sums(acc: usize, k: i32, q4: bool): v128 {
-  if (!q4) return v128.load(acc + (<usize>k << 4));
-  const p = acc + (<usize>k << 5);
-  return v128.shuffle<i32>(f32x4.demote_f64x2_zero(v128.load(p)), f32x4.demote_f64x2_zero(v128.load(p, 16)), 0, 1, 4, 5);
+/** Slot k (quad · 4 + token) of the tile's f32 sums += f32(I) · s (block dots i, scales s), as decode rounds it. */
+@inline export function accumulate(acc: usize, k: i32, i: v128, s: v128): void {
+  const p = acc + (<usize>k << 4);
+  v128.store(p, f32x4.add(v128.load(p), f32x4.mul(f32x4.convert_i32x4_s(i), s)));
 }
 
 /**
  * out (n, rows) for rows [r0, r1) = xq (n, cols; i16 codes, scales xd per
- * 32) · W^T, 8 rows x 4 tokens per register tile. Q8_0 sums per row
- * acc = f32(acc + f32(f32(d_w·d_x)·I_b)); Q4_0 acc = fma(I_b, d_w·d_x, acc)
- * (emulated as in common.ts fma2), both block after block, as decode does.
+ * 32) · W^T, 8 rows x 4 tokens per register tile. Sums per row
+ * acc = f32(acc + f32(f32(d_w·d_x)·I_b)), block after block, as decode does.
  */
-export function igemm(type: i32, out: usize, w: usize, xq: usize, xd: usize, rows: i32, cols: i32, n: i32, r0: i32, r1: i32, rowBytes: i32, packed: i32, panel: usize): void {
+export function igemm(type: i32, out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, n: i32, r0: i32, r1: i32, rowBytes: i32, packed: i32, panel: usize): void {
+  if (ASC_FEATURE_RELAXED_SIMD && type == T_Q4_0) {
+    igemmQ4r(out, w, xq, xd, xs, rows, cols, n, r0, r1, rowBytes, packed, panel);
+    return;
+  }
   const nb = cols >> 5;
-  const xs = <usize>cols << 1; // bytes per token of codes
+  const xb = <usize>cols << 1; // bytes per token of codes
   const ds = <usize>nb << 2; // bytes per token of scales
   const sp = panel + (<usize>nb << 9);
   const acc = sp + (<usize>nb << 5);
-  const q4 = type == T_Q4_0;
   for (let r = r0; r < r1; r += 8) {
     const nr = min(8, r1 - r);
     buildPanel(type, w, r, nr, cols, rowBytes, packed, panel);
     for (let t = 0; t < n; t += 4) {
       const t1 = t + 1 < n ? t + 1 : t, t2 = t + 2 < n ? t + 2 : t, t3 = t + 3 < n ? t + 3 : t;
-      const x0 = xq + <usize>t * xs, x1 = xq + <usize>t1 * xs, x2 = xq + <usize>t2 * xs, x3 = xq + <usize>t3 * xs;
+      const x0 = xq + <usize>t * xb, x1 = xq + <usize>t1 * xb, x2 = xq + <usize>t2 * xb, x3 = xq + <usize>t3 * xb;
       const d0 = xd + <usize>t * ds, d1 = xd + <usize>t1 * ds, d2 = xd + <usize>t2 * ds, d3 = xd + <usize>t3 * ds;
-      memory.fill(acc, 0, 256);
+      memory.fill(acc, 0, 128);
       for (let b = 0; b < nb; b++) {
         const xo = <usize>b << 6;
         let y0 = x0 + xo, y1 = x1 + xo, y2 = x2 + xo, y3 = x3 + xo;
@@ -182,27 +165,27 @@ export function igemm(type: i32, out: usize, w: usize, xq: usize, xd: usize, row
         const dwa = v128.load(sp + (<usize>b << 5));
         const dwc = v128.load(sp + (<usize>b << 5), 16);
         const e0 = v128.load32_splat(d0 + bo), e1 = v128.load32_splat(d1 + bo), e2 = v128.load32_splat(d2 + bo), e3 = v128.load32_splat(d3 + bo);
-        accumulate(q4, acc, 0, a0, f32x4.mul(dwa, e0));
-        accumulate(q4, acc, 1, a1, f32x4.mul(dwa, e1));
-        accumulate(q4, acc, 2, a2, f32x4.mul(dwa, e2));
-        accumulate(q4, acc, 3, a3, f32x4.mul(dwa, e3));
-        accumulate(q4, acc, 4, c0, f32x4.mul(dwc, e0));
-        accumulate(q4, acc, 5, c1, f32x4.mul(dwc, e1));
-        accumulate(q4, acc, 6, c2, f32x4.mul(dwc, e2));
-        accumulate(q4, acc, 7, c3, f32x4.mul(dwc, e3));
+        accumulate(acc, 0, a0, f32x4.mul(dwa, e0));
+        accumulate(acc, 1, a1, f32x4.mul(dwa, e1));
+        accumulate(acc, 2, a2, f32x4.mul(dwa, e2));
+        accumulate(acc, 3, a3, f32x4.mul(dwa, e3));
+        accumulate(acc, 4, c0, f32x4.mul(dwc, e0));
+        accumulate(acc, 5, c1, f32x4.mul(dwc, e1));
+        accumulate(acc, 6, c2, f32x4.mul(dwc, e2));
+        accumulate(acc, 7, c3, f32x4.mul(dwc, e3));
       }
       const na = min(4, nr);
       const nc = nr - 4;
       for (let i = 0; i < 4 && t + i < n; i++) {
-        storeRows(out, rows, r, na, t + i, sums(acc, i, q4));
-        if (nc > 0) storeRows(out, rows, r + 4, nc, t + i, sums(acc, 4 + i, q4));
+        storeRows(out, rows, r, na, t + i, v128.load(acc + (<usize>i << 4)));
+        if (nc > 0) storeRows(out, rows, r + 4, nc, t + i, v128.load(acc + (<usize>(4 + i) << 4)));
       }
     }
   }
 }
 
 /** out[t, r .. r + nr) from the lanes of v. */
-@inline function storeRows(out: usize, rows: i32, r: i32, nr: i32, t: i32, v: v128): void {
+@inline export function storeRows(out: usize, rows: i32, r: i32, nr: i32, t: i32, v: v128): void {
   const o = f32At(out, t * rows + r);
   if (nr == 4) {
     v128.store(o, v);

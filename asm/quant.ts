@@ -14,13 +14,14 @@
  * a one-ulp difference can move a later activation across a rounding
  * boundary, a jump of a whole code. So the f32 sums follow ggml's x86-64
  * (AVX2/AVX-512) kernels too, bit for bit, where that is affordable:
- * - Q4_0: llama.cpp repacks Q4_0 matrices (rows a multiple of 8) and its
- *   gemv (arch/x86/repack.cpp gemv_q4_b32_8x8_q8_0_lut_avx) does, per row,
- *   acc = fma(f32(block dot), d_w·d_x, acc) block after block. We do that,
- *   with the fused multiply-add emulated in f64 (common.ts fma1, fmaRows).
- * - Q8_0: ggml_vec_dot_q8_0_q8_0 sums 8 lanes with a fused multiply-add per
- *   32 values; emulating that costs about as much as the dot itself, so we
- *   sum f32(d_w·d_x)·(block dot) per row in f32, within a few f32 roundings.
+ * - Q8_0 and Q4_0: ggml_vec_dot_q8_0_q8_0 sums 8 lanes with a fused
+ *   multiply-add per 32 values, and llama.cpp's repacked Q4_0 gemv
+ *   (arch/x86/repack.cpp) does acc = fma(f32(block dot), d_w·d_x, acc) per
+ *   row. WebAssembly has no deterministic fma: emulating it in f64 cost 25%
+ *   of the Q4_0 matvec (14.6 -> 19.4 GB/s without it, relaxed build,
+ *   npm run bench:kernels -- --filter "matvec Q4_0" --simd both), so we sum
+ *   f32(d_w·d_x)·(block dot) per row in f32, within a few f32 roundings of
+ *   ggml (the effect on probabilities: test/quant-llamacpp.test.ts).
  * The oracle (src/kernels/scalar-int.ts) does the same math, bit for bit;
  * tests compare them exactly.
  *
@@ -33,7 +34,7 @@
  * of these loops in packed.ts; these read ggml's layout (unpacked matrices,
  * and the rows % G rows after the last packed group).
  */
-import { f32At, fmaRows, halfScale, totals4 } from './common';
+import { f32At, halfScale, totals4 } from './common';
 
 /** Integer dot of 32 int8 weights at p (sign-extended on load) with 32 i16 activations at q. */
 @inline export function dotQ8(p: usize, q: usize): v128 {
@@ -80,11 +81,7 @@ export function mvQ8_0(out: usize, w: usize, xq: usize, xd: usize, cols: i32, r0
       const o = <usize>b * 34;
       const q = xq + (<usize>b << 6);
       const s = totals4(dotQ8(p0 + o + 2, q), dotQ8(p1 + o + 2, q), dotQ8(p2 + o + 2, q), dotQ8(p3 + o + 2, q));
-      let dw = f32x4.splat(halfScale(load<u16>(p0 + o)));
-      dw = f32x4.replace_lane(dw, 1, halfScale(load<u16>(p1 + o)));
-      dw = f32x4.replace_lane(dw, 2, halfScale(load<u16>(p2 + o)));
-      dw = f32x4.replace_lane(dw, 3, halfScale(load<u16>(p3 + o)));
-      const d = f32x4.mul(dw, f32x4.splat(load<f32>(f32At(xd, b))));
+      const d = f32x4.mul(scales4(p0 + o, p1 + o, p2 + o, p3 + o), f32x4.splat(load<f32>(f32At(xd, b))));
       acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
     }
     store<f32>(f32At(out, r), f32x4.extract_lane(acc, 0));
@@ -96,11 +93,10 @@ export function mvQ8_0(out: usize, w: usize, xq: usize, xd: usize, cols: i32, r0
 
 /**
  * Q4_0 (18-byte blocks: f16 d, 16 bytes of nibbles: low = element j, high =
- * element j + 16), 8 rows per pass, as ggml's repacked gemv sums it: per
- * row acc = fma(block dot, d_w·d_x, acc), block after block. Block dots are
+ * element j + 16), 8 rows per pass, rounded as Q8_0: per row
+ * acc = f32(acc + f32(f32(d_w·d_x)·I_b)), block after block. Block dots are
  * reduced 4 rows at a time into one vector of exact integers (the nibbles'
- * offset of 8 comes off as 8·sum(x)); the 8 accumulators sit in four f64x2
- * (each lane holding an f32 value), so four fma chains run side by side.
+ * offset of 8 comes off as 8·sum(x)).
  */
 export function mvQ4_0(out: usize, w: usize, xq: usize, xd: usize, xs: usize, cols: i32, r0: i32, r1: i32): void {
   const nb = cols >> 5;
@@ -115,32 +111,33 @@ export function mvQ4_0(out: usize, w: usize, xq: usize, xd: usize, xs: usize, co
     const p5 = r + 5 < r1 ? p0 + 5 * rb : p0;
     const p6 = r + 6 < r1 ? p0 + 6 * rb : p0;
     const p7 = r + 7 < r1 ? p0 + 7 * rb : p0;
-    // Four independent fma chains (two rows each) keep the f64 round trips off the critical path.
-    let acc01 = f64x2.splat(0), acc23 = f64x2.splat(0), acc45 = f64x2.splat(0), acc67 = f64x2.splat(0);
+    let acc03 = f32x4.splat(0), acc47 = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
       const o = <usize>b * 18;
       const q = xq + (<usize>b << 6);
       const off = i32x4.splat(load<i32>(xs + (<usize>b << 2)) << 3);
       const lo = i32x4.sub(totals4(dotQ4(p0 + o + 2, q), dotQ4(p1 + o + 2, q), dotQ4(p2 + o + 2, q), dotQ4(p3 + o + 2, q)), off);
       const hi = i32x4.sub(totals4(dotQ4(p4 + o + 2, q), dotQ4(p5 + o + 2, q), dotQ4(p6 + o + 2, q), dotQ4(p7 + o + 2, q)), off);
-      const dx = f64x2.splat(<f64>load<f32>(f32At(xd, b)));
-      acc01 = fmaRows(lo, scales2(p0 + o, p1 + o, dx), acc01);
-      acc23 = fmaRows(v128.shuffle<i32>(lo, lo, 2, 3, 2, 3), scales2(p2 + o, p3 + o, dx), acc23);
-      acc45 = fmaRows(hi, scales2(p4 + o, p5 + o, dx), acc45);
-      acc67 = fmaRows(v128.shuffle<i32>(hi, hi, 2, 3, 2, 3), scales2(p6 + o, p7 + o, dx), acc67);
+      const dx = f32x4.splat(load<f32>(f32At(xd, b)));
+      // fp16 · fp16 (11 significant bits each) is exact in f32; the block dot (|I| < 2^15) converts exactly.
+      acc03 = f32x4.add(acc03, f32x4.mul(f32x4.convert_i32x4_s(lo), f32x4.mul(scales4(p0 + o, p1 + o, p2 + o, p3 + o), dx)));
+      acc47 = f32x4.add(acc47, f32x4.mul(f32x4.convert_i32x4_s(hi), f32x4.mul(scales4(p4 + o, p5 + o, p6 + o, p7 + o), dx)));
     }
-    store<f32>(f32At(out, r), <f32>f64x2.extract_lane(acc01, 0));
-    if (r + 1 < r1) store<f32>(f32At(out, r + 1), <f32>f64x2.extract_lane(acc01, 1));
-    if (r + 2 < r1) store<f32>(f32At(out, r + 2), <f32>f64x2.extract_lane(acc23, 0));
-    if (r + 3 < r1) store<f32>(f32At(out, r + 3), <f32>f64x2.extract_lane(acc23, 1));
-    if (r + 4 < r1) store<f32>(f32At(out, r + 4), <f32>f64x2.extract_lane(acc45, 0));
-    if (r + 5 < r1) store<f32>(f32At(out, r + 5), <f32>f64x2.extract_lane(acc45, 1));
-    if (r + 6 < r1) store<f32>(f32At(out, r + 6), <f32>f64x2.extract_lane(acc67, 0));
-    if (r + 7 < r1) store<f32>(f32At(out, r + 7), <f32>f64x2.extract_lane(acc67, 1));
+    store<f32>(f32At(out, r), f32x4.extract_lane(acc03, 0));
+    if (r + 1 < r1) store<f32>(f32At(out, r + 1), f32x4.extract_lane(acc03, 1));
+    if (r + 2 < r1) store<f32>(f32At(out, r + 2), f32x4.extract_lane(acc03, 2));
+    if (r + 3 < r1) store<f32>(f32At(out, r + 3), f32x4.extract_lane(acc03, 3));
+    if (r + 4 < r1) store<f32>(f32At(out, r + 4), f32x4.extract_lane(acc47, 0));
+    if (r + 5 < r1) store<f32>(f32At(out, r + 5), f32x4.extract_lane(acc47, 1));
+    if (r + 6 < r1) store<f32>(f32At(out, r + 6), f32x4.extract_lane(acc47, 2));
+    if (r + 7 < r1) store<f32>(f32At(out, r + 7), f32x4.extract_lane(acc47, 3));
   }
 }
 
-/** [d_w(a)·d_x, d_w(b)·d_x] in f64 (exact: two fp16 values), from the blocks' fp16 scales at a and b. */
-@inline function scales2(a: usize, b: usize, dx: v128): v128 {
-  return f64x2.mul(f64x2.replace_lane(f64x2.splat(<f64>halfScale(load<u16>(a))), 1, <f64>halfScale(load<u16>(b))), dx);
+/** The f16 block scales at a, b, c, d as an f32x4. */
+@inline function scales4(a: usize, b: usize, c: usize, d: usize): v128 {
+  let v = f32x4.splat(halfScale(load<u16>(a)));
+  v = f32x4.replace_lane(v, 1, halfScale(load<u16>(b)));
+  v = f32x4.replace_lane(v, 2, halfScale(load<u16>(c)));
+  return f32x4.replace_lane(v, 3, halfScale(load<u16>(d)));
 }

@@ -8,6 +8,7 @@
  *   npm run bench:kernels -- --samples 15 --no-scalar --json
  *   npm run bench:kernels -- --filter matmul --q8-activations always   # prefill on ggml-quantized activations
  *   (without --q8-activations each backend keeps its default: scalar 'never', wasm 'always')
+ *   npm run bench:kernels -- --filter q4_0 --simd both   # the plain SIMD128 and the relaxed-SIMD build side by side
  *
  * Backends are timed round-robin, one sample each in turn (the host is shared
  * and noisy: interleaving keeps ratios honest), and each sample repeats the
@@ -18,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { ropeSpec } from '../src/kernels/rope.js';
 import { ScalarOps, scalarOps } from '../src/kernels/scalar.js';
 import type { Ops, Q8Activations, WeightMatrix } from '../src/kernels/types.js';
-import { createWasmOps, type WasmOps } from '../src/kernels/wasm/index.js';
+import { createWasmOps, type KernelChoice, type WasmOps } from '../src/kernels/wasm/index.js';
 import { GgmlType } from '../src/tensor/dtype.js';
 import { quantize } from '../src/tensor/quant.js';
 
@@ -32,6 +33,8 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     // Default: each backend's own (scalar 'never', wasm 'always'); given, both use it.
     'q8-activations': { type: 'string' },
+    // Kernel build: simd, relaxed or auto (default: STREAMLLM_SIMD, else auto); "both" times the two side by side.
+    simd: { type: 'string', default: '' },
   },
 });
 const Q8 = args['q8-activations'] as Q8Activations | undefined;
@@ -192,10 +195,13 @@ async function main(): Promise<void> {
   const scalar = Q8 === undefined ? scalarOps : new ScalarOps({ q8Activations: Q8 });
   if (!args['no-scalar']) backends.push({ label: 'scalar', ops: scalar });
   const wasm: WasmOps[] = [];
+  const builds: (KernelChoice | undefined)[] = args.simd === 'both' ? ['simd', 'relaxed'] : [args.simd === '' ? undefined : (args.simd as KernelChoice)];
   for (const t of THREADS) {
-    const ops = await createWasmOps(Q8 === undefined ? { threads: t } : { threads: t, q8Activations: Q8 });
-    wasm.push(ops);
-    backends.push({ label: `wasm x${t}`, ops });
+    for (const simd of builds) {
+      const ops = await createWasmOps({ threads: t, ...(Q8 === undefined ? {} : { q8Activations: Q8 }), ...(simd === undefined ? {} : { simd }) });
+      wasm.push(ops);
+      backends.push({ label: builds.length > 1 ? `${ops.variant} x${t}` : `wasm x${t}`, ops });
+    }
   }
   const rows: { kernel: string; unit: string; results: Record<string, number>; mainShare: number | undefined }[] = [];
   for (const c of CASES) {

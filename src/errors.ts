@@ -51,6 +51,7 @@ export type ErrorCode =
   | 'SESSION_CLOSED'
   // kernels
   | 'WASM_MEMORY_LIMIT'
+  | 'WASM_FEATURE_MISSING'
   | 'WORKER_FAILED';
 
 export interface ErrorContext {

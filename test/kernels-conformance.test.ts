@@ -88,6 +88,9 @@ const BACKENDS: Backend[] = [
   { name: 'wasm x2', make: () => createWasmOps({ threads: 2, minParallelWork: 0 }), q8: 'always' },
   { name: 'wasm x2, q8 decode', make: () => createWasmOps({ threads: 2, minParallelWork: 0, q8Activations: 'decode' }), q8: 'decode' },
   { name: 'wasm x1, q8 never', make: () => createWasmOps({ threads: 1, q8Activations: 'never' }), q8: 'never' },
+  // The entries above run the default build ('auto': the relaxed-SIMD one where the engine has it, as here on Node 20); these the plain SIMD128 one.
+  { name: 'wasm x1, simd build', make: () => createWasmOps({ threads: 1, simd: 'simd' }), q8: 'always' },
+  { name: 'wasm x2, simd build', make: () => createWasmOps({ threads: 2, minParallelWork: 0, simd: 'simd' }), q8: 'always' },
 ];
 /** The oracle of the integer path at n = 1 (bit-exact for Q4_0, Q4_K, Q6_K). */
 const scalarDecode = new ScalarOps({ q8Activations: 'decode' });

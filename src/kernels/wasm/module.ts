@@ -34,42 +34,93 @@ export interface KernelExports {
   dequantPacked(type: number, w: number, row: number, cols: number, rowBytes: number, dst: number): void;
 }
 
-/** Where the build puts the module, relative to this file in dist/, then (tests run from src/) in dist/. */
-const LOCATIONS = ['../kernels.wasm', '../../../dist/kernels/kernels.wasm'];
+/**
+ * The two builds of asm/: plain SIMD128 ('simd', every engine with wasm
+ * SIMD) and the same kernels with relaxed-SIMD paths ('relaxed': Q4_0's
+ * nibble dots as `i16x8.relaxed_dot_i8x16_i7x16_s`, used only where the
+ * result is exact on every engine, so both builds compute identical bits).
+ */
+export type KernelVariant = 'simd' | 'relaxed';
+/** What to use: a variant, or 'auto' = relaxed where the engine has it. Env STREAMLLM_SIMD sets the default. */
+export type KernelChoice = KernelVariant | 'auto';
+
+const FILES: Record<KernelVariant, string> = { simd: 'kernels.wasm', relaxed: 'kernels-relaxed.wasm' };
+/** Where the build puts the modules, relative to this file in dist/, then (tests run from src/) in dist/. */
+const DIRS = ['../', '../../../dist/kernels/'];
 
 /**
- * The module's bytes. The only place that knows how to fetch them: from the
+ * A module's bytes. The only place that knows how to fetch them: from the
  * file system under Node, with fetch() elsewhere (browsers, bundlers).
  */
-export async function readKernelBytes(): Promise<Uint8Array<ArrayBuffer>> {
+export async function readKernelBytes(variant: KernelVariant = 'simd'): Promise<Uint8Array<ArrayBuffer>> {
+  const file = FILES[variant];
   if (typeof process === 'undefined' || process.versions?.node === undefined) {
-    const res = await fetch(new URL(LOCATIONS[0]!, import.meta.url));
-    if (!res.ok) throw new StreamLlmError('FILE_NOT_FOUND', `cannot fetch kernels.wasm: HTTP ${res.status}`);
+    const res = await fetch(new URL(DIRS[0]! + file, import.meta.url));
+    if (!res.ok) throw new StreamLlmError('FILE_NOT_FOUND', `cannot fetch ${file}: HTTP ${res.status}`);
     return new Uint8Array(await res.arrayBuffer());
   }
   const { readFile } = await import('node:fs/promises');
-  for (const rel of LOCATIONS) {
+  for (const dir of DIRS) {
     try {
-      return await readFile(new URL(rel, import.meta.url));
+      return await readFile(new URL(dir + file, import.meta.url));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new StreamLlmError('FILE_READ', 'cannot read kernels.wasm', { cause: e });
+        throw new StreamLlmError('FILE_READ', `cannot read ${file}`, { cause: e });
       }
     }
   }
-  throw new StreamLlmError('FILE_NOT_FOUND', 'the WebAssembly kernels (kernels.wasm) are not built', {
-    context: { file: new URL(LOCATIONS[0]!, import.meta.url).pathname },
+  throw new StreamLlmError('FILE_NOT_FOUND', `the WebAssembly kernels (${file}) are not built`, {
+    context: { file: new URL(DIRS[0]! + file, import.meta.url).pathname },
     hint: 'run `npm run build` (or `npm run build:wasm`)',
   });
 }
 
-let compiled: Promise<WebAssembly.Module> | undefined;
+/**
+ * Whether this engine validates the relaxed build. Node 20 (V8 11.3) has
+ * relaxed SIMD behind --experimental-wasm-relaxed-simd: V8 reads wasm
+ * feature flags when it compiles, so turning the flag on here (process-wide,
+ * before the first compile) is enough; later Node versions and current
+ * browsers have it on already. (V8 11.3's baseline tier miscomputes the
+ * i32x4 relaxed dot; the kernels use only the i16x8 one, which the
+ * conformance suite checks on first calls.)
+ */
+export async function relaxedSimdSupported(): Promise<boolean> {
+  const bytes = await readKernelBytes('relaxed');
+  if (WebAssembly.validate(bytes)) return true;
+  if (typeof process === 'undefined' || process.versions?.node === undefined) return false;
+  const v8 = await import('node:v8');
+  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return WebAssembly.validate(bytes);
+}
 
-/** Compiles the kernels once per process; every WasmOps and worker shares the module. */
-export function kernelModule(): Promise<WebAssembly.Module> {
-  compiled ??= readKernelBytes().then((b) => WebAssembly.compile(b));
-  compiled.catch(() => (compiled = undefined));
-  return compiled;
+/** The variant a choice resolves to here: 'relaxed' needs an engine that has it (else a typed error); 'auto' takes it when there. */
+export async function resolveKernelVariant(choice: KernelChoice = defaultChoice()): Promise<KernelVariant> {
+  if (choice === 'simd') return 'simd';
+  const ok = await relaxedSimdSupported();
+  if (choice === 'relaxed' && !ok) {
+    throw new StreamLlmError('WASM_FEATURE_MISSING', 'this WebAssembly engine has no relaxed SIMD', { hint: "use simd: 'simd' (or STREAMLLM_SIMD=simd)" });
+  }
+  return ok ? 'relaxed' : 'simd';
+}
+
+function defaultChoice(): KernelChoice {
+  const env = typeof process === 'undefined' ? undefined : process.env?.STREAMLLM_SIMD;
+  if (env === undefined || env === '') return 'auto';
+  if (env === 'simd' || env === 'relaxed' || env === 'auto') return env;
+  throw new StreamLlmError('BAD_ARGUMENT', `STREAMLLM_SIMD must be simd, relaxed or auto, got ${JSON.stringify(env)}`, { context: { field: 'STREAMLLM_SIMD' } });
+}
+
+const compiled = new Map<KernelVariant, Promise<WebAssembly.Module>>();
+
+/** Compiles a variant once per process; every WasmOps and worker of that variant shares the module. */
+export function kernelModule(variant: KernelVariant = 'simd'): Promise<WebAssembly.Module> {
+  let m = compiled.get(variant);
+  if (m === undefined) {
+    m = readKernelBytes(variant).then((b) => WebAssembly.compile(b));
+    m.catch(() => compiled.delete(variant));
+    compiled.set(variant, m);
+  }
+  return m;
 }
 
 export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {

@@ -23,7 +23,7 @@ import { quantizesActivations, type AttentionShape, type KvRun, type Ops, type Q
 import { WasmAttention } from './attention.js';
 import { CTL_WORDS } from './control.js';
 import { MAX_WASM_BYTES, WasmHeap } from './heap.js';
-import { instantiate, kernelModule, type KernelExports } from './module.js';
+import { instantiate, kernelModule, resolveKernelVariant, type KernelChoice, type KernelExports, type KernelVariant } from './module.js';
 import { ThreadPool, type WorkerFault } from './pool.js';
 import { RopeTable } from './rope-table.js';
 import { Region, Staging } from './staging.js';
@@ -39,7 +39,14 @@ export interface WasmOpsOptions {
   readonly spinMicros?: number;
   /** A worker that makes no progress for this long is declared dead (ms). */
   readonly stallTimeoutMs?: number;
-  /** A precompiled kernel module (otherwise kernels.wasm is loaded once per process). */
+  /**
+   * Which build of the kernels: 'simd' (SIMD128 only), 'relaxed' (with the
+   * relaxed-SIMD paths; a typed error where the engine lacks them) or
+   * 'auto' (relaxed where available). Default: env STREAMLLM_SIMD, else 'auto'.
+   * On Node 20, relaxed turns on V8's --experimental-wasm-relaxed-simd.
+   */
+  readonly simd?: KernelChoice;
+  /** A precompiled kernel module (otherwise the chosen build is loaded once per process); `simd` then only names it. */
   readonly module?: WebAssembly.Module;
   /** Whether integer-weight matmuls quantize the activations as ggml does (default 'always'; see Q8Activations). */
   readonly q8Activations?: Q8Activations;
@@ -69,7 +76,8 @@ export async function createWasmOps(opts: WasmOpsOptions = {}): Promise<WasmOps>
   requireArg(Number.isInteger(threads) && threads >= 1 && threads <= 256, `threads must be an integer in 1..256, got ${threads}`, { field: 'threads' });
   const maxBytes = opts.maxMemoryBytes ?? MAX_WASM_BYTES;
   requireArg(maxBytes > 0 && maxBytes <= MAX_WASM_BYTES, `maxMemoryBytes must be in 1..${MAX_WASM_BYTES}`, { field: 'maxMemoryBytes' });
-  const module = opts.module ?? (await kernelModule());
+  const variant = opts.module === undefined ? await resolveKernelVariant(opts.simd) : (opts.simd === 'relaxed' ? 'relaxed' : 'simd');
+  const module = opts.module ?? (await kernelModule(variant));
   // Instantiate once on a throwaway memory just to learn where the heap may start.
   const probe = instantiate(module, new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }));
   const heap = new WasmHeap(probe.heapBase() >>> 0, maxBytes);
@@ -88,7 +96,7 @@ export async function createWasmOps(opts: WasmOpsOptions = {}): Promise<WasmOps>
       : undefined;
   const q8 = opts.q8Activations ?? 'always';
   requireArg(q8 === 'never' || q8 === 'decode' || q8 === 'always', `q8Activations must be 'never', 'decode' or 'always', got ${String(q8)}`, { field: 'q8Activations' });
-  return new WasmOps(k, heap, pool, opts.minParallelWork ?? 1 << 16, q8);
+  return new WasmOps(k, heap, pool, opts.minParallelWork ?? 1 << 16, q8, variant);
 }
 
 export class WasmOps implements Ops, Disposable {
@@ -108,9 +116,11 @@ export class WasmOps implements Ops, Disposable {
     private readonly pool: ThreadPool | undefined,
     private readonly minParallelWork: number,
     readonly q8Activations: Q8Activations = 'always',
+    /** The kernel build in use (KernelVariant). */
+    readonly variant: KernelVariant = 'simd',
   ) {
     this.threads = pool?.threads ?? 1;
-    this.name = `wasm-simd x${this.threads}`;
+    this.name = `wasm-${variant} x${this.threads}`;
     this.staging = new Staging(heap);
     this.act = new Region(heap);
     this.scratch = new Region(heap);
