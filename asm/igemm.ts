@@ -26,7 +26,7 @@ import { f32At, halfScale, T_Q4_0, T_Q8_0 } from './common';
 import { igemmQ4r } from './igemm4r';
 import { groupRows } from './packed';
 
-/** Addresses of row `row`'s block b: codes (Q8_0: 32 int8; Q4_0: 16 bytes of nibbles) and its f16 scale. */
+/** Addresses of row `row`'s block b: codes (Q8_0: 32 int8; Q4_0: 16 bytes of nibbles) and its f16 scale. (Not for packed Q4_0 rows in the relaxed build: row-lane, read by igemm4r.ts itself.) */
 @inline export function codesAt(type: i32, w: usize, row: i32, b: i32, cols: i32, rowBytes: i32, packed: i32): usize {
   if (row < packed) {
     const g = groupRows(type, cols);

@@ -26,6 +26,28 @@ import { accumulate, codesAt, scaleAt, storeRows, transpose4 } from './igemm';
 /** Decodes rows a..d of block blk into the panel (their chunk vectors at p, 32 bytes apart) and their scales at sp. */
 @inline function quad4(w: usize, a: i32, b: i32, c: i32, d: i32, blk: i32, cols: i32, rowBytes: i32, packed: i32, p: usize, sp: usize): void {
   const mask = i8x16.splat(0x0f);
+  if (a < packed) {
+    // Packed rows (a..d = a quad of one group): packed.ts's row-lane layout is this panel's, nibbles still paired.
+    const i = a & 7;
+    const q = w + <usize>(a - i) * <usize>rowBytes + <usize>blk * 144 + 16 + (<usize>(i >> 2) << 4);
+    for (let c = 0; c < 4; c++) {
+      const v = v128.load(q + (<usize>c << 5));
+      v128.store(p + (<usize>c << 5), v128.and(v, mask));
+      v128.store(p + (<usize>(c + 4) << 5), v128.and(i16x8.shr_u(v, 4), mask));
+    }
+  } else {
+    quadPlain(w, a, b, c, d, blk, cols, rowBytes, packed, p);
+  }
+  let dw = f32x4.splat(halfScale(load<u16>(scaleAt(T_Q4_0, w, a, blk, cols, rowBytes, packed))));
+  dw = f32x4.replace_lane(dw, 1, halfScale(load<u16>(scaleAt(T_Q4_0, w, b, blk, cols, rowBytes, packed))));
+  dw = f32x4.replace_lane(dw, 2, halfScale(load<u16>(scaleAt(T_Q4_0, w, c, blk, cols, rowBytes, packed))));
+  dw = f32x4.replace_lane(dw, 3, halfScale(load<u16>(scaleAt(T_Q4_0, w, d, blk, cols, rowBytes, packed))));
+  v128.store(sp, dw);
+}
+
+/** quad4 for plain rows (ggml's layout, past the packed groups): a 4x4 transpose of the rows' code words. */
+@inline function quadPlain(w: usize, a: i32, b: i32, c: i32, d: i32, blk: i32, cols: i32, rowBytes: i32, packed: i32, p: usize): void {
+  const mask = i8x16.splat(0x0f);
   const va = v128.load(codesAt(T_Q4_0, w, a, blk, cols, rowBytes, packed));
   const vb = v128.load(codesAt(T_Q4_0, w, b, blk, cols, rowBytes, packed));
   const vc = v128.load(codesAt(T_Q4_0, w, c, blk, cols, rowBytes, packed));
@@ -34,11 +56,6 @@ import { accumulate, codesAt, scaleAt, storeRows, transpose4 } from './igemm';
   const ha = v128.and(i16x8.shr_u(va, 4), mask), hb = v128.and(i16x8.shr_u(vb, 4), mask);
   const hc = v128.and(i16x8.shr_u(vc, 4), mask), hd = v128.and(i16x8.shr_u(vd, 4), mask);
   transpose4(p + 128, ha, hb, hc, hd);
-  let dw = f32x4.splat(halfScale(load<u16>(scaleAt(T_Q4_0, w, a, blk, cols, rowBytes, packed))));
-  dw = f32x4.replace_lane(dw, 1, halfScale(load<u16>(scaleAt(T_Q4_0, w, b, blk, cols, rowBytes, packed))));
-  dw = f32x4.replace_lane(dw, 2, halfScale(load<u16>(scaleAt(T_Q4_0, w, c, blk, cols, rowBytes, packed))));
-  dw = f32x4.replace_lane(dw, 3, halfScale(load<u16>(scaleAt(T_Q4_0, w, d, blk, cols, rowBytes, packed))));
-  v128.store(sp, dw);
 }
 
 function buildPanel4(w: usize, r: i32, nr: i32, cols: i32, rowBytes: i32, packed: i32, p: usize): void {

@@ -19,7 +19,10 @@
  * - Q8_0 x4, per 32-element block b (at b · 136): the 4 rows' f16 scales
  *   (8 bytes), then their 32 int8 codes, row after row.
  * - Q4_0 x8, per block b (at b · 144): the 8 rows' f16 scales (16 bytes),
- *   then their 16 bytes of nibbles, row after row.
+ *   then their 16 bytes of nibbles, row after row. The relaxed-SIMD build
+ *   ("row-lane") stores the nibble bytes 4 at a time instead: for c = 0..3,
+ *   bytes 4c..4c+3 of rows 0..3 (16 bytes), then of rows 4..7 (see
+ *   laneDotsQ4r). A build reads only the layout it packed itself.
  * - F32 x4 (columns a multiple of 8), per 8 columns c (at c · 16): the 4
  *   rows' 8 floats (128 bytes, two cache lines), row after row.
  * - F16 and BF16 x4 (columns a multiple of 8), per 8 columns c (at c · 8):
@@ -98,6 +101,11 @@ export function packMatrix(type: i32, w: usize, rows: i32, cols: i32, rowBytes: 
       for (let i = 0; i < g; i++) {
         const src = scratch + <usize>i * rb + <usize>b * blockBytes;
         store<u16>(dst + (<usize>i << 1), load<u16>(src));
+        if (ASC_FEATURE_RELAXED_SIMD && type == T_Q4_0) {
+          // Row-lane: bytes 4c..4c+3 of row i at 16 + 32c + 16(i >> 2) + 4(i & 3) (see mvQ4_0x8).
+          for (let c = 0; c < 4; c++) store<u32>(dst + 16 + (<usize>c << 5) + (<usize>(i >> 2) << 4) + (<usize>(i & 3) << 2), load<u32>(src + 2 + (<usize>c << 2)));
+          continue;
+        }
         // 16 or 32 bytes: vector moves (memory.copy is a runtime call, 10x slower at this size).
         const q = dst + (<usize>g << 1) + <usize>i * qBytes;
         v128.store(q, v128.load(src, 2));
@@ -154,7 +162,18 @@ export function dequantPacked(type: i32, w: usize, row: i32, cols: i32, rowBytes
   } else {
     for (let b = 0; b < cols >> 5; b++) {
       const p = base + <usize>b * 144;
-      blockQ4(dst + (<usize>b << 7), p + 16 + (<usize>i << 4), halfScale(load<u16>(p + (<usize>i << 1))));
+      const o = dst + (<usize>b << 7);
+      let codes = p + 16 + (<usize>i << 4);
+      if (ASC_FEATURE_RELAXED_SIMD) {
+        // Gather the row's 16 bytes (row-lane layout) into its own output block; blockQ4 loads them before it stores.
+        const q = p + 16 + (<usize>(i >> 2) << 4) + (<usize>(i & 3) << 2);
+        store<u32>(o, load<u32>(q));
+        store<u32>(o, load<u32>(q, 32), 4);
+        store<u32>(o, load<u32>(q, 64), 8);
+        store<u32>(o, load<u32>(q, 96), 12);
+        codes = o;
+      }
+      blockQ4(o, codes, halfScale(load<u16>(p + (<usize>i << 1))));
     }
   }
 }
@@ -212,19 +231,26 @@ function prepQ4r(xq: usize, dst: usize, nb: i32): void {
 }
 
 /**
- * Relaxed-SIMD build: integer dot of one Q4_0 block's nibble bytes at p
- * (unsigned; the caller takes 8·sum(x) off) with its int8 activations x0
- * (elements 0..15, the low nibbles) and x1 (16..31). The nibbles (0..15) are
- * valid i7 operands, so `i16x8.relaxed_dot_i8x16_i7x16_s` (x86: one
- * pmaddubsw) is exact on every engine; each i16 lane sums 4 products of at
- * most 15·127, which fits.
+ * Relaxed-SIMD build: the 4 rows' integer block dots (unsigned nibbles; the
+ * caller takes 8·sum(x) off) of a row-lane quad at p: 4 vectors 32 bytes
+ * apart, vector c holding bytes 4c..4c+3 of each row, i.e. elements 4c..4c+3
+ * in its low nibbles and 16+4c.. in its high ones; q holds the block's 32
+ * int8 activation codes. A splat of 4 codes against such a vector gives the
+ * 4 rows' pair sums side by side, so the rows' dots come out in 4 lanes with
+ * no horizontal reduction (totals4), which the plain layout needed.
+ * Nibbles (0..15) are valid i7 operands: `i16x8.relaxed_dot_i8x16_i7x16_s`
+ * (x86: one pmaddubsw) is exact on every engine, and an i16 lane's sum over
+ * the block (8 ops of 2 products of at most 15·127) fits.
  */
-@inline function dotQ4r(p: usize, x0: v128, x1: v128): v128 {
-  const v = v128.load(p);
+@inline function laneDotsQ4r(p: usize, q: usize): v128 {
   const mask = i8x16.splat(0x0f);
-  const lo = v128.and(v, mask);
-  const hi = v128.and(i16x8.shr_u(v, 4), mask);
-  return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, lo), i16x8.relaxed_dot_i8x16_i7x16_s(x1, hi)));
+  let s = i16x8.splat(0);
+  for (let c = 0; c < 4; c++) {
+    const v = v128.load(p + (<usize>c << 5));
+    s = i16x8.add(s, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(q + (<usize>c << 2)), v128.and(v, mask)));
+    s = i16x8.add(s, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(q + 16 + (<usize>c << 2)), v128.and(i16x8.shr_u(v, 4), mask)));
+  }
+  return i32x4.extadd_pairwise_i16x8_s(s);
 }
 
 /**
@@ -275,9 +301,8 @@ function mvQ4_0x8(out: usize, w: usize, xq: usize, xd: usize, xs: usize, cols: i
       let lo: v128, hi: v128;
       if (ASC_FEATURE_RELAXED_SIMD) {
         const q = scratch + (<usize>b << 5);
-        const x0 = v128.load(q), x1 = v128.load(q, 16);
-        lo = i32x4.sub(totals4(dotQ4r(p + 16, x0, x1), dotQ4r(p + 32, x0, x1), dotQ4r(p + 48, x0, x1), dotQ4r(p + 64, x0, x1)), off);
-        hi = i32x4.sub(totals4(dotQ4r(p + 80, x0, x1), dotQ4r(p + 96, x0, x1), dotQ4r(p + 112, x0, x1), dotQ4r(p + 128, x0, x1)), off);
+        lo = i32x4.sub(laneDotsQ4r(p + 16, q), off);
+        hi = i32x4.sub(laneDotsQ4r(p + 32, q), off);
       } else {
         const q = scratch + (<usize>b << 6);
         lo = i32x4.sub(totals4(dotQ4y(p + 16, q), dotQ4y(p + 32, q), dotQ4y(p + 48, q), dotQ4y(p + 64, q)), off);

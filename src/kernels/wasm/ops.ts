@@ -52,8 +52,12 @@ export interface WasmOpsOptions {
   readonly q8Activations?: Q8Activations;
 }
 
-/** WeightMatrix.layout of matrices adoptWeight interleaved (asm/packed.ts), and the kernels' type flag for it. */
-export const PACKED_LAYOUT = 'wasm-interleaved';
+/**
+ * WeightMatrix.layout of matrices adoptWeight interleaved (asm/packed.ts),
+ * per kernel build (the relaxed build lays Q4_0 out its own way), and the
+ * kernels' type flag for it.
+ */
+export const PACKED_LAYOUT: Readonly<Record<KernelVariant, string>> = { simd: 'wasm-interleaved', relaxed: 'wasm-interleaved-relaxed' };
 const PACKED = 0x100;
 
 /** Types the wasm matmul/getRows compute with. */
@@ -174,7 +178,7 @@ export class WasmOps implements Ops, Disposable {
     const scratch = this.scratch.ensure(this.k.packScratchBytes(w.type, rb));
     // 0: left in ggml's layout (an inf/NaN block scale or F16 value; the exact kernels handle those).
     if (this.k.packMatrix(w.type, w.data.byteOffset, w.rows, w.cols, rb, scratch) === 0) return w;
-    return { ...w, layout: PACKED_LAYOUT };
+    return { ...w, layout: PACKED_LAYOUT[this.variant] };
   }
 
   matmul(out: Float32Array, w: WeightMatrix, x: Float32Array, n: number): void {
@@ -388,7 +392,7 @@ export class WasmOps implements Ops, Disposable {
   /** The type id the kernels dispatch on: the ggml type, with PACKED for this backend's packed layout. */
   private kernelType(w: WeightMatrix): number {
     if (w.layout === undefined) return w.type;
-    if (w.layout !== PACKED_LAYOUT) {
+    if (w.layout !== PACKED_LAYOUT[this.variant]) {
       throw new StreamLlmError('WEIGHT_LAYOUT', `matrix '${w.name}' has layout '${w.layout}', which these kernels do not read`, {
         context: { tensor: w.name, actual: w.layout },
       });
