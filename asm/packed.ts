@@ -220,37 +220,34 @@ function prepQ4(xq: usize, dst: usize, nb: i32): void {
   return i32x4.add(s, i32x4.dot_i16x8_s(i16x8.shr_u(b, 4), v128.load(y, 48)));
 }
 
-/** Relaxed-SIMD build: a block's 32 activation codes (i16 at xq) narrowed to int8 (|x| <= 127, exact), 32 bytes per block. */
-function prepQ4r(xq: usize, dst: usize, nb: i32): void {
+/**
+ * Relaxed-SIMD build: the blocks' 32 activation codes narrowed to int8
+ * (|x| <= 127, exact), 32 bytes per block at dst; after them, per block,
+ * 8·sum(x) splat (i32x4) and d_x splat (f32x4), each one load in the kernel.
+ */
+function prepQ4r(xq: usize, xd: usize, xs: usize, dst: usize, nb: i32): void {
   for (let b = 0; b < nb; b++) {
     const q = xq + (<usize>b << 6);
     const o = dst + (<usize>b << 5);
     v128.store(o, i8x16.narrow_i16x8_s(v128.load(q), v128.load(q, 16)));
     v128.store(o, i8x16.narrow_i16x8_s(v128.load(q, 32), v128.load(q, 48)), 16);
+    const pre = dst + (<usize>nb << 5) + (<usize>b << 5);
+    v128.store(pre, i32x4.splat(load<i32>(xs + (<usize>b << 2)) << 3));
+    v128.store(pre, v128.load32_splat(xd + (<usize>b << 2)), 16);
   }
 }
 
 /**
- * Relaxed-SIMD build: the 4 rows' integer block dots (unsigned nibbles; the
- * caller takes 8·sum(x) off) of a row-lane quad at p: 4 vectors 32 bytes
- * apart, vector c holding bytes 4c..4c+3 of each row, i.e. elements 4c..4c+3
- * in its low nibbles and 16+4c.. in its high ones; q holds the block's 32
- * int8 activation codes. A splat of 4 codes against such a vector gives the
- * 4 rows' pair sums side by side, so the rows' dots come out in 4 lanes with
- * no horizontal reduction (totals4), which the plain layout needed.
- * Nibbles (0..15) are valid i7 operands: `i16x8.relaxed_dot_i8x16_i7x16_s`
- * (x86: one pmaddubsw) is exact on every engine, and an i16 lane's sum over
- * the block (8 ops of 2 products of at most 15·127) fits.
+ * Relaxed-SIMD build, row-lane Q4_0 (mvQ4_0x8): the pair sums of vector v
+ * (bytes 4c..4c+3 of 4 rows: elements 4c..4c+3 in the low nibbles, 16+4c..
+ * in the high ones) against splats of the matching 4 activation codes, xl
+ * and xh: the 4 rows' partial dots side by side, no horizontal reduction.
+ * Nibbles (0..15) are valid i7 operands, so `i16x8.relaxed_dot_i8x16_i7x16_s`
+ * (x86: one pmaddubsw) is exact on every engine; an i16 lane's sum over a
+ * block (4 vectors, 4 products each of at most 15·127) fits.
  */
-@inline function laneDotsQ4r(p: usize, q: usize): v128 {
-  const mask = i8x16.splat(0x0f);
-  let s = i16x8.splat(0);
-  for (let c = 0; c < 4; c++) {
-    const v = v128.load(p + (<usize>c << 5));
-    s = i16x8.add(s, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(q + (<usize>c << 2)), v128.and(v, mask)));
-    s = i16x8.add(s, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(q + 16 + (<usize>c << 2)), v128.and(i16x8.shr_u(v, 4), mask)));
-  }
-  return i32x4.extadd_pairwise_i16x8_s(s);
+@inline function chunkQ4r(v: v128, xl: v128, xh: v128, mask: v128): v128 {
+  return i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, v128.and(v, mask)), i16x8.relaxed_dot_i8x16_i7x16_s(xh, v128.and(i16x8.shr_u(v, 4), mask)));
 }
 
 /**
@@ -291,24 +288,39 @@ function mvQ8_0x4(out: usize, w: usize, xq: usize, xd: usize, cols: i32, g0: i32
 function mvQ4_0x8(out: usize, w: usize, xq: usize, xd: usize, xs: usize, cols: i32, g0: i32, g1: i32, scratch: usize): void {
   const nb = cols >> 5;
   const gb = <usize>nb * 144;
-  if (ASC_FEATURE_RELAXED_SIMD) prepQ4r(xq, scratch, nb);
+  if (ASC_FEATURE_RELAXED_SIMD) prepQ4r(xq, xd, xs, scratch, nb);
   else prepQ4(xq, scratch, nb);
+  const mask = i8x16.splat(0x0f);
   for (let g = g0; g < g1; g++) {
     let p = w + <usize>g * gb;
     let acc03 = f32x4.splat(0), acc47 = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
-      const off = i32x4.splat(load<i32>(xs + (<usize>b << 2)) << 3);
       let lo: v128, hi: v128;
+      let off: v128, dx: v128;
       if (ASC_FEATURE_RELAXED_SIMD) {
+        const pre = scratch + (<usize>nb << 5) + (<usize>b << 5);
+        off = v128.load(pre);
+        dx = v128.load(pre, 16);
+        // Constant offsets throughout: as a loop over the 4 vectors, V8 spent 4 address ops and a stack check on each.
+        // (Quad by quad over all blocks instead, to spare registers, halved the DRAM rate: two streams.)
         const q = scratch + (<usize>b << 5);
-        lo = i32x4.sub(laneDotsQ4r(p + 16, q), off);
-        hi = i32x4.sub(laneDotsQ4r(p + 32, q), off);
+        let sa = chunkQ4r(v128.load(p, 16), v128.load32_splat(q), v128.load32_splat(q, 16), mask);
+        let sc = chunkQ4r(v128.load(p, 32), v128.load32_splat(q), v128.load32_splat(q, 16), mask);
+        sa = i16x8.add(sa, chunkQ4r(v128.load(p, 48), v128.load32_splat(q, 4), v128.load32_splat(q, 20), mask));
+        sc = i16x8.add(sc, chunkQ4r(v128.load(p, 64), v128.load32_splat(q, 4), v128.load32_splat(q, 20), mask));
+        sa = i16x8.add(sa, chunkQ4r(v128.load(p, 80), v128.load32_splat(q, 8), v128.load32_splat(q, 24), mask));
+        sc = i16x8.add(sc, chunkQ4r(v128.load(p, 96), v128.load32_splat(q, 8), v128.load32_splat(q, 24), mask));
+        sa = i16x8.add(sa, chunkQ4r(v128.load(p, 112), v128.load32_splat(q, 12), v128.load32_splat(q, 28), mask));
+        sc = i16x8.add(sc, chunkQ4r(v128.load(p, 128), v128.load32_splat(q, 12), v128.load32_splat(q, 28), mask));
+        lo = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(sa), off);
+        hi = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(sc), off);
       } else {
+        off = i32x4.splat(load<i32>(xs + (<usize>b << 2)) << 3);
+        dx = f32x4.splat(load<f32>(f32At(xd, b)));
         const q = scratch + (<usize>b << 6);
         lo = i32x4.sub(totals4(dotQ4y(p + 16, q), dotQ4y(p + 32, q), dotQ4y(p + 48, q), dotQ4y(p + 64, q)), off);
         hi = i32x4.sub(totals4(dotQ4y(p + 80, q), dotQ4y(p + 96, q), dotQ4y(p + 112, q), dotQ4y(p + 128, q)), off);
       }
-      const dx = f32x4.splat(load<f32>(f32At(xd, b)));
       const s03 = f32x4.mul(finiteHalfToF32x4(v128.load16x4_u(p)), dx);
       const s47 = f32x4.mul(finiteHalfToF32x4(v128.load16x4_u(p, 8)), dx);
       // The block dots (|I| < 2^15) convert exactly.
