@@ -74,6 +74,12 @@ function quantQ8_0(x: usize, xq: usize, xd: usize, xs: usize, count: i32): void 
       sum = i16x8.add(sum, c);
     }
     store<i32>(xs + (<usize>b << 2), hsumI16(sum));
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      // The codes as int8 too (|c| <= 127: exact), after the sums: what the relaxed Q4_0 prefill multiplies (igemm4r.ts).
+      const o = xs + (<usize>(count >> 5) << 2) + (<usize>b << 5);
+      v128.store(o, i8x16.narrow_i16x8_s(v128.load(q), v128.load(q, 16)));
+      v128.store(o, i8x16.narrow_i16x8_s(v128.load(q, 32), v128.load(q, 48)), 16);
+    }
   }
 }
 

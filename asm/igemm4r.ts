@@ -17,8 +17,8 @@
  * lane": 4 codes of row 0, of row 1, of row 2, of row 3. A splat of a
  * token's 4 activation codes of chunk c against such a vector gives the
  * 4 rows' pair sums side by side. After the blocks: the rows' f32 scales
- * (32 bytes per block), the tile's f32 sums (128 bytes) and the tile's
- * 4 tokens' activation codes of the current block as int8 (128 bytes).
+ * (32 bytes per block) and the tile's f32 sums (128 bytes). The
+ * activations come as int8 codes from act.ts (relaxed build), after xs.
  */
 import { halfScale, T_Q4_0 } from './common';
 import { accumulate, codesAt, scaleAt, storeRows, transpose4 } from './igemm';
@@ -77,53 +77,48 @@ function buildPanel4(w: usize, r: i32, nr: i32, cols: i32, rowBytes: i32, packed
 /** igemm.ts igemm for Q4_0 (see there for the arguments), with xs the per-32 code sums of every token. */
 export function igemmQ4r(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, n: i32, r0: i32, r1: i32, rowBytes: i32, packed: i32, panel: usize): void {
   const nb = cols >> 5;
-  const xb = <usize>cols << 1; // bytes per token of i16 codes
+  const xb = <usize>cols; // bytes per token of int8 codes
   const ds = <usize>nb << 2; // bytes per token of scales (and of code sums)
   const sp = panel + (<usize>nb << 8);
   const acc = sp + (<usize>nb << 5);
-  const x8 = acc + 128;
+  // act.ts quantQ8_0 (relaxed build) put the codes as int8 after the sums.
+  const x8 = xs + (<usize>(n * nb) << 2);
   for (let r = r0; r < r1; r += 8) {
     const nr = min(8, r1 - r);
     buildPanel4(w, r, nr, cols, rowBytes, packed, panel);
     for (let t = 0; t < n; t += 4) {
       const t1 = t + 1 < n ? t + 1 : t, t2 = t + 2 < n ? t + 2 : t, t3 = t + 3 < n ? t + 3 : t;
-      const x0 = xq + <usize>t * xb, x1 = xq + <usize>t1 * xb, x2 = xq + <usize>t2 * xb, x3 = xq + <usize>t3 * xb;
+      const x0 = x8 + <usize>t * xb, x1 = x8 + <usize>t1 * xb, x2 = x8 + <usize>t2 * xb, x3 = x8 + <usize>t3 * xb;
       const d0 = <usize>t * ds, d1 = <usize>t1 * ds, d2 = <usize>t2 * ds, d3 = <usize>t3 * ds;
       memory.fill(acc, 0, 128);
       for (let b = 0; b < nb; b++) {
-        const xo = <usize>b << 6;
-        // The 4 tokens' codes of this block as int8 (|x| <= 127: exact).
-        v128.store(x8, i8x16.narrow_i16x8_s(v128.load(x0 + xo), v128.load(x0 + xo, 16)));
-        v128.store(x8, i8x16.narrow_i16x8_s(v128.load(x0 + xo, 32), v128.load(x0 + xo, 48)), 16);
-        v128.store(x8, i8x16.narrow_i16x8_s(v128.load(x1 + xo), v128.load(x1 + xo, 16)), 32);
-        v128.store(x8, i8x16.narrow_i16x8_s(v128.load(x1 + xo, 32), v128.load(x1 + xo, 48)), 48);
-        v128.store(x8, i8x16.narrow_i16x8_s(v128.load(x2 + xo), v128.load(x2 + xo, 16)), 64);
-        v128.store(x8, i8x16.narrow_i16x8_s(v128.load(x2 + xo, 32), v128.load(x2 + xo, 48)), 80);
-        v128.store(x8, i8x16.narrow_i16x8_s(v128.load(x3 + xo), v128.load(x3 + xo, 16)), 96);
-        v128.store(x8, i8x16.narrow_i16x8_s(v128.load(x3 + xo, 32), v128.load(x3 + xo, 48)), 112);
+        const xo = <usize>b << 5;
+        let y0 = x0 + xo, y1 = x1 + xo, y2 = x2 + xo, y3 = x3 + xo;
         let pw = panel + (<usize>b << 8);
         const pe = pw + 256;
-        let y = x8;
-        // a*: rows 0-3, c*: rows 4-7; one i16 accumulator per token.
+        // a*: rows 0-3, c*: rows 4-7; one i16 accumulator per token. Chunk c's 4 codes are bytes 4c..4c+3 of the block.
         let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
         let c0 = i16x8.splat(0), c1 = i16x8.splat(0), c2 = i16x8.splat(0), c3 = i16x8.splat(0);
         do {
           const wa = v128.load(pw);
           const wc = v128.load(pw, 16);
-          let xv = v128.load32_splat(y);
+          let xv = v128.load32_splat(y0);
           a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wa));
           c0 = i16x8.add(c0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wc));
-          xv = v128.load32_splat(y, 32);
+          xv = v128.load32_splat(y1);
           a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wa));
           c1 = i16x8.add(c1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wc));
-          xv = v128.load32_splat(y, 64);
+          xv = v128.load32_splat(y2);
           a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wa));
           c2 = i16x8.add(c2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wc));
-          xv = v128.load32_splat(y, 96);
+          xv = v128.load32_splat(y3);
           a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wa));
           c3 = i16x8.add(c3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wc));
           pw += 32;
-          y += 4;
+          y0 += 4;
+          y1 += 4;
+          y2 += 4;
+          y3 += 4;
         } while (pw < pe);
         const bo = <usize>b << 2;
         const dwa = v128.load(sp + (<usize>b << 5));

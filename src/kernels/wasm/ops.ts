@@ -198,10 +198,10 @@ export class WasmOps implements Ops, Disposable {
       const grid = ACT_GRID.get(w.type);
       if (grid !== undefined && quantizesActivations(this.q8Activations, n)) {
         // Activations quantized once per call, as ggml does: i16 codes, block scales (per 32 or
-        // per 256) and code sums (per 32 or per 16).
+        // per 256) and code sums (per 32 or per 16); the relaxed build adds the Q8_0 grid's codes as int8.
         const count = n * cols;
         const blocks = count / 32;
-        const codes = Math.ceil((count * 2 + blocks * 8) / 64) * 64;
+        const codes = Math.ceil((count * 3 + blocks * 8) / 64) * 64;
         // Q8_0/Q4_0 prefill multiplies the codes too (asm/igemm.ts); the K-quants decode them to f32 for the panels.
         const toF32 = n > 1 && grid !== 0;
         xq = this.act.ensure(codes + (toF32 ? count * 4 : 0));
