@@ -49,6 +49,27 @@ export const T_BF16: i32 = 30;
   return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
 }
 
+/** 2^112: a finite half's bits moved into f32 position (halfBitsScaled) are its value times 2^-112. */
+export const TWO_112: f32 = reinterpret<f32>(0x77800000);
+
+/**
+ * Four finite halves, given as t = h << 16 per i32 lane, as f32 values
+ * times 2^-112, exactly: sign kept, exponent and mantissa moved down 3 bits
+ * (an arithmetic shift copies the sign, the mask clears the copies). 3 ops.
+ * For block scales: f32(half · y) = (halves·2^-112) · (y·2^112) with the
+ * same single rounding (both are the same real product; y·2^112 is exact
+ * for |y| < 2^16, as activation scales are), so the 2^112 goes into the
+ * other factor, computed once, instead of into every conversion.
+ */
+@inline export function halfBitsScaled(t: v128): v128 {
+  return v128.and(i32x4.shr_s(t, 3), i32x4.splat(0x8fffe000));
+}
+
+/** halfBitsScaled of the 4 halves at p. */
+@inline export function halvesScaled4(p: usize): v128 {
+  return halfBitsScaled(i32x4.shl(v128.load16x4_u(p), 16));
+}
+
 /**
  * halfToF32x4 for finite halves only (inf/NaN come out as large finite
  * values): 6 ops instead of 9. For the packed kernels, whose packMatrix

@@ -36,7 +36,7 @@
  * A packed matrix is flagged by PACKED in the type the host passes
  * (src/kernels/wasm/ops.ts); only this backend can read it.
  */
-import { bf16ToF32x4, f32At, finiteHalfToF32x4, halfScale, halfToF32x4, hsum, T_BF16, T_F16, T_F32, T_Q4_0, T_Q8_0, totals4 } from './common';
+import { bf16ToF32x4, f32At, finiteHalfToF32x4, halfScale, halfToF32x4, halvesScaled4, hsum, T_BF16, T_F16, T_F32, T_Q4_0, T_Q8_0, totals4, TWO_112 } from './common';
 import { blockQ4, blockQ8 } from './dequant';
 import { dotQ8 } from './quant';
 
@@ -223,7 +223,8 @@ function prepQ4(xq: usize, dst: usize, nb: i32): void {
 /**
  * Relaxed-SIMD build: the blocks' 32 activation codes narrowed to int8
  * (|x| <= 127, exact), 32 bytes per block at dst; after them, per block,
- * 8·sum(x) splat (i32x4) and d_x splat (f32x4), each one load in the kernel.
+ * 8·sum(x) splat (i32x4) and d_x·2^112 splat (f32x4, see halfBitsScaled),
+ * each one load in the kernel.
  */
 function prepQ4r(xq: usize, xd: usize, xs: usize, dst: usize, nb: i32): void {
   for (let b = 0; b < nb; b++) {
@@ -233,7 +234,7 @@ function prepQ4r(xq: usize, xd: usize, xs: usize, dst: usize, nb: i32): void {
     v128.store(o, i8x16.narrow_i16x8_s(v128.load(q, 32), v128.load(q, 48)), 16);
     const pre = dst + (<usize>nb << 5) + (<usize>b << 5);
     v128.store(pre, i32x4.splat(load<i32>(xs + (<usize>b << 2)) << 3));
-    v128.store(pre, v128.load32_splat(xd + (<usize>b << 2)), 16);
+    v128.store(pre, f32x4.mul(v128.load32_splat(xd + (<usize>b << 2)), f32x4.splat(TWO_112)), 16);
   }
 }
 
@@ -268,7 +269,7 @@ function mvQ8_0x4(out: usize, w: usize, xq: usize, xd: usize, cols: i32, g0: i32
     do {
       const s = totals4(dotQ8(p + 8, q), dotQ8(p + 40, q), dotQ8(p + 72, q), dotQ8(p + 104, q));
       // fp16 · fp16 (11 significant bits each) is exact in f32.
-      const d = f32x4.mul(finiteHalfToF32x4(v128.load16x4_u(p)), v128.load32_splat(dp));
+      const d = f32x4.mul(halvesScaled4(p), f32x4.mul(v128.load32_splat(dp), f32x4.splat(TWO_112)));
       acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
       p += 136;
       q += 64;
@@ -316,13 +317,13 @@ function mvQ4_0x8(out: usize, w: usize, xq: usize, xd: usize, xs: usize, cols: i
         hi = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(sc), off);
       } else {
         off = i32x4.splat(load<i32>(xs + (<usize>b << 2)) << 3);
-        dx = f32x4.splat(load<f32>(f32At(xd, b)));
+        dx = f32x4.splat(load<f32>(f32At(xd, b)) * TWO_112);
         const q = scratch + (<usize>b << 6);
         lo = i32x4.sub(totals4(dotQ4y(p + 16, q), dotQ4y(p + 32, q), dotQ4y(p + 48, q), dotQ4y(p + 64, q)), off);
         hi = i32x4.sub(totals4(dotQ4y(p + 80, q), dotQ4y(p + 96, q), dotQ4y(p + 112, q), dotQ4y(p + 128, q)), off);
       }
-      const s03 = f32x4.mul(finiteHalfToF32x4(v128.load16x4_u(p)), dx);
-      const s47 = f32x4.mul(finiteHalfToF32x4(v128.load16x4_u(p, 8)), dx);
+      const s03 = f32x4.mul(halvesScaled4(p), dx);
+      const s47 = f32x4.mul(halvesScaled4(p + 8), dx);
       // The block dots (|I| < 2^15) convert exactly.
       acc03 = f32x4.add(acc03, f32x4.mul(f32x4.convert_i32x4_s(lo), s03));
       acc47 = f32x4.add(acc47, f32x4.mul(f32x4.convert_i32x4_s(hi), s47));

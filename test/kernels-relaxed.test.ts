@@ -89,3 +89,37 @@ test('a matrix packed by the relaxed build is refused by the plain one (typed er
   assert.throws(() => plain.matmul(new Float32Array(8), wr, rand(64), 1), { code: 'WEIGHT_LAYOUT' });
   assert.throws(() => relaxed.getRows(new Float32Array(64), wp, [0]), { code: 'WEIGHT_LAYOUT' });
 });
+
+test('block scales at the edges (0, subnormal, negative, largest finite) give the oracle bits on both builds, Q4_0 and Q8_0', async () => {
+  const { ScalarOps } = await import('../src/kernels/scalar.js');
+  const oracle = new ScalarOps({ q8Activations: 'decode' });
+  const rows = 16;
+  const cols = 96;
+  const edges = [0x0000, 0x0001, 0x03ff, 0x0400, 0x8001, 0xbc00, 0x7bff, 0xfbff, 0x3555];
+  const x = rand(cols).map((v) => v * 3);
+  for (const type of [GgmlType.Q4_0, GgmlType.Q8_0]) {
+    const q = quantize(type, rand(rows * cols));
+    const blockBytes = type === GgmlType.Q4_0 ? 18 : 34;
+    // Every block's f16 scale replaced by one of the edge values, in turn.
+    for (let b = 0; b < q.length / blockBytes; b++) {
+      const h = edges[b % edges.length]!;
+      q[b * blockBytes] = h & 0xff;
+      q[b * blockBytes + 1] = h >> 8;
+    }
+    const ref = new Float32Array(rows);
+    oracle.matmul(ref, { name: 'edge', type, rows, cols, data: q }, x, 1);
+    const variants: ('simd' | 'relaxed')[] = (await relaxedSimdSupported()) ? ['simd', 'relaxed'] : ['simd'];
+    for (const simd of variants) {
+      const ops = await make(simd);
+      const data = ops.alloc(q.length);
+      data.set(q);
+      const w0: WeightMatrix = { name: 'edge', type, rows, cols, data };
+      const w = ops.adoptWeight?.(w0) ?? w0;
+      assert.ok(w.layout !== undefined, 'finite scales: the matrix is packed');
+      const out = new Float32Array(rows);
+      ops.matmul(out, w, x, 1);
+      for (let r = 0; r < rows; r++) assert.ok(Object.is(out[r], ref[r]), `${GgmlType[type]} ${simd} row ${r}: ${out[r]} vs ${ref[r]}`);
+    }
+    assert.ok(ref.some((v) => v !== 0), 'not all zero');
+  }
+});
