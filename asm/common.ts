@@ -168,6 +168,22 @@ export function setHalfTable(p: usize): void {
   return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(f64x2.promote_low_f32x4(a), b), c)));
 }
 
+/**
+ * fma1 on 4 lanes: f32(a·b + c) rounded once, as llama.cpp's Q4_0 gemv
+ * (x86 vfmadd) does per block. The relaxed-SIMD build uses
+ * `f32x4.relaxed_madd`, which V8 emits as vfmadd wherever the CPU has FMA
+ * (every x86-64 of the last decade; ARM64 always fuses): one instruction,
+ * and the same bits as the f64 emulation except where that rounds twice
+ * (probability about 2^-29). The plain build emulates it in f64 (14 ops).
+ */
+@inline export function fma4(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  const lo = f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(b)), f64x2.promote_low_f32x4(c)));
+  const ah = v128.shuffle<i32>(a, a, 2, 3, 2, 3), bh = v128.shuffle<i32>(b, b, 2, 3, 2, 3), ch = v128.shuffle<i32>(c, c, 2, 3, 2, 3);
+  const hi = f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(f64x2.promote_low_f32x4(ah), f64x2.promote_low_f32x4(bh)), f64x2.promote_low_f32x4(ch)));
+  return v128.shuffle<i32>(lo, hi, 0, 1, 4, 5);
+}
+
 /** [sum of a's lanes, of b's, of c's, of d's], with interleaves only (single x86 unpack instructions). */
 @inline export function totals4(a: v128, b: v128, c: v128, d: v128): v128 {
   const ab = i32x4.add(v128.shuffle<i32>(a, b, 0, 4, 1, 5), v128.shuffle<i32>(a, b, 2, 6, 3, 7)); // [a02, b02, a13, b13]

@@ -22,7 +22,7 @@
  * they change only once per block. Rows missing at the matrix end alias
  * the last row; their outputs are dropped.
  */
-import { f32At, halfScale, T_Q4_0, T_Q8_0 } from './common';
+import { f32At, fma4, halfScale, T_Q4_0, T_Q8_0 } from './common';
 import { igemmQ4r } from './igemm4r';
 import { groupRows } from './packed';
 
@@ -102,16 +102,18 @@ function buildPanel(type: i32, w: usize, r: i32, nr: i32, cols: i32, rowBytes: i
   }
 }
 
-/** Slot k (quad · 4 + token) of the tile's f32 sums += f32(I) · s (block dots i, scales s), as decode rounds it. */
-@inline export function accumulate(acc: usize, k: i32, i: v128, s: v128): void {
+/** Slot k (quad · 4 + token) of the tile's f32 sums += f32(I) · s (block dots i, scales s), as decode rounds it: fused for Q4_0. */
+@inline export function accumulate(q4: bool, acc: usize, k: i32, i: v128, s: v128): void {
   const p = acc + (<usize>k << 4);
-  v128.store(p, f32x4.add(v128.load(p), f32x4.mul(f32x4.convert_i32x4_s(i), s)));
+  if (q4) v128.store(p, fma4(f32x4.convert_i32x4_s(i), s, v128.load(p)));
+  else v128.store(p, f32x4.add(v128.load(p), f32x4.mul(f32x4.convert_i32x4_s(i), s)));
 }
 
 /**
  * out (n, rows) for rows [r0, r1) = xq (n, cols; i16 codes, scales xd per
- * 32) · W^T, 8 rows x 4 tokens per register tile. Sums per row
- * acc = f32(acc + f32(f32(d_w·d_x)·I_b)), block after block, as decode does.
+ * 32) · W^T, 8 rows x 4 tokens per register tile. Q8_0 sums per row
+ * acc = f32(acc + f32(f32(d_w·d_x)·I_b)); Q4_0 acc = fma(I_b, d_w·d_x, acc)
+ * (common.ts fma4), both block after block, as decode does.
  */
 export function igemm(type: i32, out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, n: i32, r0: i32, r1: i32, rowBytes: i32, packed: i32, panel: usize): void {
   if (ASC_FEATURE_RELAXED_SIMD && type == T_Q4_0) {
@@ -123,6 +125,7 @@ export function igemm(type: i32, out: usize, w: usize, xq: usize, xd: usize, xs:
   const ds = <usize>nb << 2; // bytes per token of scales
   const sp = panel + (<usize>nb << 9);
   const acc = sp + (<usize>nb << 5);
+  const q4 = type == T_Q4_0;
   for (let r = r0; r < r1; r += 8) {
     const nr = min(8, r1 - r);
     buildPanel(type, w, r, nr, cols, rowBytes, packed, panel);
@@ -165,14 +168,14 @@ export function igemm(type: i32, out: usize, w: usize, xq: usize, xd: usize, xs:
         const dwa = v128.load(sp + (<usize>b << 5));
         const dwc = v128.load(sp + (<usize>b << 5), 16);
         const e0 = v128.load32_splat(d0 + bo), e1 = v128.load32_splat(d1 + bo), e2 = v128.load32_splat(d2 + bo), e3 = v128.load32_splat(d3 + bo);
-        accumulate(acc, 0, a0, f32x4.mul(dwa, e0));
-        accumulate(acc, 1, a1, f32x4.mul(dwa, e1));
-        accumulate(acc, 2, a2, f32x4.mul(dwa, e2));
-        accumulate(acc, 3, a3, f32x4.mul(dwa, e3));
-        accumulate(acc, 4, c0, f32x4.mul(dwc, e0));
-        accumulate(acc, 5, c1, f32x4.mul(dwc, e1));
-        accumulate(acc, 6, c2, f32x4.mul(dwc, e2));
-        accumulate(acc, 7, c3, f32x4.mul(dwc, e3));
+        accumulate(q4, acc, 0, a0, f32x4.mul(dwa, e0));
+        accumulate(q4, acc, 1, a1, f32x4.mul(dwa, e1));
+        accumulate(q4, acc, 2, a2, f32x4.mul(dwa, e2));
+        accumulate(q4, acc, 3, a3, f32x4.mul(dwa, e3));
+        accumulate(q4, acc, 4, c0, f32x4.mul(dwc, e0));
+        accumulate(q4, acc, 5, c1, f32x4.mul(dwc, e1));
+        accumulate(q4, acc, 6, c2, f32x4.mul(dwc, e2));
+        accumulate(q4, acc, 7, c3, f32x4.mul(dwc, e3));
       }
       const na = min(4, nr);
       const nc = nr - 4;

@@ -126,14 +126,14 @@ export function igemmQ4r(out: usize, w: usize, xq: usize, xd: usize, xs: usize, 
         // fp16 · fp16 (11 significant bits each) is exact in f32.
         const e0 = v128.load32_splat(xd + d0 + bo), e1 = v128.load32_splat(xd + d1 + bo), e2 = v128.load32_splat(xd + d2 + bo), e3 = v128.load32_splat(xd + d3 + bo);
         const s0 = load<i32>(xs + d0 + bo), s1 = load<i32>(xs + d1 + bo), s2 = load<i32>(xs + d2 + bo), s3 = load<i32>(xs + d3 + bo);
-        accumulate(acc, 0, blockDots(a0, s0), f32x4.mul(dwa, e0));
-        accumulate(acc, 1, blockDots(a1, s1), f32x4.mul(dwa, e1));
-        accumulate(acc, 2, blockDots(a2, s2), f32x4.mul(dwa, e2));
-        accumulate(acc, 3, blockDots(a3, s3), f32x4.mul(dwa, e3));
-        accumulate(acc, 4, blockDots(c0, s0), f32x4.mul(dwc, e0));
-        accumulate(acc, 5, blockDots(c1, s1), f32x4.mul(dwc, e1));
-        accumulate(acc, 6, blockDots(c2, s2), f32x4.mul(dwc, e2));
-        accumulate(acc, 7, blockDots(c3, s3), f32x4.mul(dwc, e3));
+        accumulate(true, acc, 0, blockDots(a0, s0), f32x4.mul(dwa, e0));
+        accumulate(true, acc, 1, blockDots(a1, s1), f32x4.mul(dwa, e1));
+        accumulate(true, acc, 2, blockDots(a2, s2), f32x4.mul(dwa, e2));
+        accumulate(true, acc, 3, blockDots(a3, s3), f32x4.mul(dwa, e3));
+        accumulate(true, acc, 4, blockDots(c0, s0), f32x4.mul(dwc, e0));
+        accumulate(true, acc, 5, blockDots(c1, s1), f32x4.mul(dwc, e1));
+        accumulate(true, acc, 6, blockDots(c2, s2), f32x4.mul(dwc, e2));
+        accumulate(true, acc, 7, blockDots(c3, s3), f32x4.mul(dwc, e3));
       }
       const na = min(4, nr);
       const nc = nr - 4;

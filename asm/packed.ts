@@ -36,7 +36,7 @@
  * A packed matrix is flagged by PACKED in the type the host passes
  * (src/kernels/wasm/ops.ts); only this backend can read it.
  */
-import { bf16ToF32x4, f32At, finiteHalfToF32x4, halfScale, halfToF32x4, halvesScaled4, hsum, T_BF16, T_F16, T_F32, T_Q4_0, T_Q8_0, totals4, TWO_112 } from './common';
+import { bf16ToF32x4, f32At, finiteHalfToF32x4, fma4, halfScale, halfToF32x4, halvesScaled4, hsum, T_BF16, T_F16, T_F32, T_Q4_0, T_Q8_0, totals4, TWO_112 } from './common';
 import { blockQ4, blockQ8 } from './dequant';
 import { dotQ8 } from './quant';
 
@@ -280,11 +280,10 @@ function mvQ8_0x4(out: usize, w: usize, xq: usize, xd: usize, cols: i32, g0: i32
 }
 
 /**
- * Q4_0 x8, rounded as quant.ts mvQ4_0 (as Q8_0: per row
- * acc = f32(acc + f32(f32(d_w·d_x)·I_b))). The relaxed-SIMD build takes the
- * nibble dots with one pmaddubsw-like op per 16 bytes (dotQ4r): 11.4 -> 14.6
- * GB/s with the old f64-emulated fma, 14.8 -> 19.4 without (4096x4096, one
- * thread, npm run bench:kernels -- --filter "matvec Q4_0" --simd both).
+ * Q4_0 x8, rounded as quant.ts mvQ4_0 (ggml's repacked gemv: per row
+ * acc = fma(block dot, d_w·d_x, acc); common.ts fma4). The relaxed-SIMD build
+ * takes the nibble dots with pmaddubsw-like ops on its row-lane layout
+ * (chunkQ4r) and the fma in one instruction.
  */
 function mvQ4_0x8(out: usize, w: usize, xq: usize, xd: usize, xs: usize, cols: i32, g0: i32, g1: i32, scratch: usize): void {
   const nb = cols >> 5;
@@ -324,9 +323,9 @@ function mvQ4_0x8(out: usize, w: usize, xq: usize, xd: usize, xs: usize, cols: i
       }
       const s03 = f32x4.mul(halvesScaled4(p), dx);
       const s47 = f32x4.mul(halvesScaled4(p + 8), dx);
-      // The block dots (|I| < 2^15) convert exactly.
-      acc03 = f32x4.add(acc03, f32x4.mul(f32x4.convert_i32x4_s(lo), s03));
-      acc47 = f32x4.add(acc47, f32x4.mul(f32x4.convert_i32x4_s(hi), s47));
+      // The block dots (|I| < 2^15) convert exactly; s (fp16 · fp16) is exact in f32.
+      acc03 = fma4(f32x4.convert_i32x4_s(lo), s03, acc03);
+      acc47 = fma4(f32x4.convert_i32x4_s(hi), s47, acc47);
       p += 144;
     }
     const o = out + (<usize>g << 5);

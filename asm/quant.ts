@@ -14,14 +14,16 @@
  * a one-ulp difference can move a later activation across a rounding
  * boundary, a jump of a whole code. So the f32 sums follow ggml's x86-64
  * (AVX2/AVX-512) kernels too, bit for bit, where that is affordable:
- * - Q8_0 and Q4_0: ggml_vec_dot_q8_0_q8_0 sums 8 lanes with a fused
- *   multiply-add per 32 values, and llama.cpp's repacked Q4_0 gemv
- *   (arch/x86/repack.cpp) does acc = fma(f32(block dot), d_w·d_x, acc) per
- *   row. WebAssembly has no deterministic fma: emulating it in f64 cost 25%
- *   of the Q4_0 matvec (14.6 -> 19.4 GB/s without it, relaxed build,
- *   npm run bench:kernels -- --filter "matvec Q4_0" --simd both), so we sum
- *   f32(d_w·d_x)·(block dot) per row in f32, within a few f32 roundings of
- *   ggml (the effect on probabilities: test/quant-llamacpp.test.ts).
+ * - Q4_0: llama.cpp repacks Q4_0 matrices (rows a multiple of 8) and its
+ *   gemv (arch/x86/repack.cpp gemv_q4_b32_8x8_q8_0_lut_avx) does, per row,
+ *   acc = fma(f32(block dot), d_w·d_x, acc) block after block. We do that
+ *   (common.ts fma4: one relaxed_madd in the relaxed-SIMD build, emulated in
+ *   f64 in the plain one). Without the fused op the one-ulp differences were
+ *   enough to flip activation codes: 1.3e-2 in probability against llama.cpp
+ *   on test/quant-llamacpp.test.ts's model, 5e-7 with it.
+ * - Q8_0: ggml_vec_dot_q8_0_q8_0 sums 8 lanes with a fused multiply-add per
+ *   32 values; emulating that costs about as much as the dot itself, so we
+ *   sum f32(d_w·d_x)·(block dot) per row in f32, within a few f32 roundings.
  * The oracle (src/kernels/scalar-int.ts) does the same math, bit for bit;
  * tests compare them exactly.
  *
@@ -34,7 +36,7 @@
  * of these loops in packed.ts; these read ggml's layout (unpacked matrices,
  * and the rows % G rows after the last packed group).
  */
-import { f32At, halfScale, totals4 } from './common';
+import { f32At, fma4, halfScale, totals4 } from './common';
 
 /** Integer dot of 32 int8 weights at p (sign-extended on load) with 32 i16 activations at q. */
 @inline export function dotQ8(p: usize, q: usize): v128 {
@@ -93,8 +95,8 @@ export function mvQ8_0(out: usize, w: usize, xq: usize, xd: usize, cols: i32, r0
 
 /**
  * Q4_0 (18-byte blocks: f16 d, 16 bytes of nibbles: low = element j, high =
- * element j + 16), 8 rows per pass, rounded as Q8_0: per row
- * acc = f32(acc + f32(f32(d_w·d_x)·I_b)), block after block. Block dots are
+ * element j + 16), 8 rows per pass, as ggml's repacked gemv sums it: per
+ * row acc = fma(block dot, d_w·d_x, acc) (common.ts fma4), block after block. Block dots are
  * reduced 4 rows at a time into one vector of exact integers (the nibbles'
  * offset of 8 comes off as 8·sum(x)).
  */
@@ -120,8 +122,8 @@ export function mvQ4_0(out: usize, w: usize, xq: usize, xd: usize, xs: usize, co
       const hi = i32x4.sub(totals4(dotQ4(p4 + o + 2, q), dotQ4(p5 + o + 2, q), dotQ4(p6 + o + 2, q), dotQ4(p7 + o + 2, q)), off);
       const dx = f32x4.splat(load<f32>(f32At(xd, b)));
       // fp16 · fp16 (11 significant bits each) is exact in f32; the block dot (|I| < 2^15) converts exactly.
-      acc03 = f32x4.add(acc03, f32x4.mul(f32x4.convert_i32x4_s(lo), f32x4.mul(scales4(p0 + o, p1 + o, p2 + o, p3 + o), dx)));
-      acc47 = f32x4.add(acc47, f32x4.mul(f32x4.convert_i32x4_s(hi), f32x4.mul(scales4(p4 + o, p5 + o, p6 + o, p7 + o), dx)));
+      acc03 = fma4(f32x4.convert_i32x4_s(lo), f32x4.mul(scales4(p0 + o, p1 + o, p2 + o, p3 + o), dx), acc03);
+      acc47 = fma4(f32x4.convert_i32x4_s(hi), f32x4.mul(scales4(p4 + o, p5 + o, p6 + o, p7 + o), dx), acc47);
     }
     store<f32>(f32At(out, r), f32x4.extract_lane(acc03, 0));
     if (r + 1 < r1) store<f32>(f32At(out, r + 1), f32x4.extract_lane(acc03, 1));

@@ -6,6 +6,8 @@
  * x86-64 (AVX2/AVX-512) build does, so that llama.cpp and we compute the
  * same f32 outputs:
  *
+ *   Q4_0  repacked gemv (ggml-cpu/arch/x86/repack.cpp gemv_q4_b32_8x8_q8_0_lut_avx):
+ *         acc = fma(f32(I_b), d_w·d_x, acc) per 32-block, I_b the block's integer dot.
  *   Q4_K  repacked gemv (ggml_gemv_q4_K_8x8_q8_K): per 256-block
  *         A = fma(f32(sum_j sc_j·I_j), d·d_x, A), M = fma(f32(sum_j m_j·bsum_j), dmin·d_x, M);
  *         out = A - M.
@@ -13,13 +15,11 @@
  *         holding elements 4k..4k+3 of every 32 (scale·unsigned 6-bit code·q8)
  *         minus 32·(sc·bsum) of 16-groups 2k and 2k+1; lane = fma(f32(lane_int),
  *         d·d_x, lane) per 256-block; out = hsum_float_8 (((l4+l0)+(l6+l2))+((l5+l1)+(l7+l3))).
- *   Q8_0, Q4_0  ggml_vec_dot_q8_0_q8_0 sums 8 lanes with one fused
- *         multiply-add per 32-block, llama.cpp's repacked Q4_0 gemv
- *         (arch/x86/repack.cpp) acc = fma(f32(I_b), d_w·d_x, acc) per row; wasm
- *         has no cheap fused f32 multiply-add (emulated in f64 it cost 25% of the
- *         Q4_0 kernel's speed), so here, as in the kernels, both are
- *         acc = f32(acc + f32(f32(d_w·d_x)·I_b)) block after block (I_b the
- *         block's integer dot): within a few f32 roundings of llama.cpp.
+ *   Q8_0  ggml_vec_dot_q8_0_q8_0 sums 8 lanes with one fused multiply-add per
+ *         32-block; wasm has no cheap fused f32 multiply-add (8 emulated in f64
+ *         per block would halve the kernel's speed), so here, as in the kernel,
+ *         Q8_0 is acc = f32(acc + f32(f32(d_w·d_x)·I_b)) block after block:
+ *         within a few f32 roundings of llama.cpp.
  *
  * (llama.cpp repacks Q4_0 and Q4_K weights whose row count is a multiple of
  * 8, which is every matrix of the models we know; other matrices take
@@ -69,7 +69,7 @@ const dotQ4_0: IntDot = (w, o, q, qo, d, dOff, cols) => {
       const byte = w[p + 2 + j]!;
       sumi += ((byte & 15) - 8) * q[qb + j]! + ((byte >> 4) - 8) * q[qb + j + 16]!;
     }
-    acc = fr(acc + fr(fr(half(w, p) * d[dOff + b]!) * sumi));
+    acc = fma(sumi, fr(half(w, p) * d[dOff + b]!), acc);
   }
   return acc;
 };
