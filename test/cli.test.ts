@@ -101,3 +101,19 @@ test('tokenize and inspect work on a vocabulary-only GGUF', (t) => {
   assert.equal(i.code, 0, i.err);
   assert.match(i.out, /vocabulary-only/);
 });
+
+test('--simd picks the kernel build, and the same greedy text comes out of both; a bad value is a usage error', (t) => {
+  const bin = needFixture(t, 'models/aidreams260K.bin');
+  const tok = needFixture(t, 'models/aidreams260K.tok512.bin');
+  if (bin === undefined || tok === undefined) return;
+  const bad = run(['generate', '-m', bin, '--tokenizer', tok, '-p', 'x', '--simd', 'fast']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /must be auto, relaxed or simd/);
+  const gen = (simd: string) => run(['generate', '-m', bin, '--tokenizer', tok, '-p', 'The robot', '-n', '30', '--temp', '0', '--simd', simd]);
+  const a = gen('simd');
+  const b = gen('auto');
+  assert.equal(a.code, 0, a.err);
+  assert.equal(b.code, 0, b.err);
+  assert.ok(a.out.length > 'The robot'.length, a.out);
+  assert.equal(a.out, b.out);
+});

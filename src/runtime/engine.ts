@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ScalarOps } from '../kernels/scalar.js';
 import type { Ops } from '../kernels/types.js';
-import { createWasmOps } from '../kernels/wasm/index.js';
+import { createWasmOps, type KernelChoice } from '../kernels/wasm/index.js';
 import { GgufFile } from '../formats/gguf/reader.js';
 
 export type EngineName = 'wasm' | 'scalar';
@@ -21,6 +21,8 @@ export interface EngineOptions {
    * weights runs on the calling thread only.
    */
   readonly modelPath?: string;
+  /** The wasm kernel build: 'simd', 'relaxed' or 'auto' (default: env STREAMLLM_SIMD, else 'auto'; see createWasmOps). */
+  readonly simd?: KernelChoice;
 }
 
 /**
@@ -58,5 +60,5 @@ export type ClosableOps = Ops & { close(): Promise<void> | void };
 /** A backend to pass to `loadModel({ ops })`. Close it when done: wasm owns worker threads. */
 export async function createOps(opts: EngineOptions = {}): Promise<ClosableOps> {
   if (opts.engine === 'scalar') return Object.assign(new ScalarOps(), { close: () => undefined });
-  return createWasmOps({ threads: usefulThreads(opts.modelPath, opts.threads ?? availableParallelism()) });
+  return createWasmOps({ threads: usefulThreads(opts.modelPath, opts.threads ?? availableParallelism()), ...(opts.simd !== undefined ? { simd: opts.simd } : {}) });
 }
