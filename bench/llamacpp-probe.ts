@@ -3,7 +3,7 @@
  *   node --import tsx bench/llamacpp-probe.ts FILE THREADS PROMPT GEN
  * Prints one JSON object with the keys `streamllm bench --json` uses.
  * node-llama-cpp 3.21.1 defaults (F16 KV cache, flash attention auto): llama.cpp as users run it.
- * Like `streamllm bench`, one short untimed pass runs first.
+ * Like `streamllm bench` (and llama-bench), one untimed pass of the same prompt runs first.
  */
 import { getLlama, type Token } from 'node-llama-cpp';
 import { GgufFile } from '../src/formats/gguf/reader.js';
@@ -27,8 +27,8 @@ const V = gf.tensor('token_embd.weight')?.dims[1] ?? 32000;
 gf.close();
 // The same ids `streamllm bench` feeds.
 const ids = Array.from({ length: promptN }, (_, i) => (i === 0 ? 1 : (i * 2654435761) % Number(V))) as Token[];
-// The same short untimed warm-up pass `streamllm bench` runs (up to 32 prompt tokens and one decode step), then a clean cache.
-await seq.evaluateWithoutGeneratingNewTokens(ids.slice(0, Math.min(promptN, 32)));
+// The same untimed warm-up pass `streamllm bench` runs (the whole prompt and one decode step), then a clean cache.
+await seq.evaluateWithoutGeneratingNewTokens(ids);
 for await (const _ of seq.evaluate([ids[0]!], { temperature: 0 })) break;
 await seq.clearHistory();
 const tp = performance.now();

@@ -15,6 +15,7 @@ const runs: [string, string[]][] = [
   ['vs-llamacpp.ts', quick ? ['--runs', '1', '--models', 'quick', '--threads', '1'] : []],
   ['matvec-memory.ts', quick ? ['--copies', '16'] : []],
   ['decode-profile.ts', ['--model', benchModel('llama-110m', GgmlType.Q8_0), ...(quick ? ['--gen', '8'] : [])]],
+  ['decode-profile.ts', ['--model', benchModel('llama-110m', GgmlType.Q4_0), '--phase', 'prefill', '--threads', '2', ...(quick ? ['--reps', '1'] : [])]],
 ];
 let failed = 0;
 for (const [file, extra] of runs) {

@@ -22,7 +22,7 @@ export function registerBench(program: Command): void {
     .option('--prompt <n>', 'prompt tokens to prefill', intArg('--prompt', 1, 1 << 20), 128)
     .option('--gen <n>', 'tokens to decode', intArg('--gen', 1, 1 << 20), 64)
     .option('--json', 'print one JSON object: load_s, prefill_tok_s, decode_tok_s, peak_rss_mb')
-    .option('--no-warmup', 'time the very first prefill and decode too (by default one short untimed pass runs first)');
+    .option('--no-warmup', 'time the very first prefill and decode too (by default one untimed pass of the same prompt runs first)');
   addEngineFlags(cmd).action(async (f: BenchFlags) => {
     const ops = await engineOpsFrom(f, f.model);
     try {
@@ -40,9 +40,10 @@ export function registerBench(program: Command): void {
         batchSize: Math.min(512, f.prompt),
       });
       if (f.warmup) {
-        // One short untimed pass, as llama-bench does: the first batch through a fresh process pays
-        // for JIT and thread warm-up (measured on 110M Q8_0, 2 threads: 599 vs 649 tok/s prefill, medians of 3).
-        s.prefill(ids.slice(0, Math.min(f.prompt, 32)));
+        // One untimed pass of the same shape, as llama-bench does (a prefill of the whole prompt, one decode step):
+        // the first batch through a fresh process pays for JIT tier-up, thread start and growing buffers to the
+        // batch's size (measured on 110M Q4_0, 2 threads: see BENCHMARKS.md).
+        s.prefill(ids);
         s.step();
         s.logits();
         s.reset();
