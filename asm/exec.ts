@@ -8,7 +8,7 @@
  * Work is handed out in chunks of rows claimed with an atomic counter, so a
  * thread that was descheduled on a busy machine simply takes fewer chunks.
  */
-import { attendRange } from './attention';
+import { attendRange, RUN_WORDS } from './attention';
 import { T_BF16, T_F16, T_F32, T_Q4_0, T_Q4_K, T_Q6_K, T_Q8_0 } from './common';
 import { mmF32, mmPanel, mvF32, mvHalf, panelBytes } from './float';
 import { mvQ4K, mvQ6K } from './kquant';
@@ -139,8 +139,16 @@ export function exec(ctl: usize, tid: i32): i32 {
   return mine;
 }
 
-/** OP_ATTEND arguments: out, q, nHeads, group, d, scale (f32 bits), runs, nRuns, scores, hs, slopes, chunkHeads. */
+/**
+ * OP_ATTEND arguments: out, q, nHeads, group, d, scale (f32 bits), runs,
+ * nRuns, scores, hs, slopes, chunkHeads, tokens. One token: threads claim
+ * chunks of heads. Several (a prefill, Ops.attendBatch): threads claim
+ * whole tokens (all heads; token t's query, output and nRuns run
+ * descriptors follow token t - 1's), so each keeps its rows in its own cache.
+ */
 function execAttend(ctl: usize, tid: i32): i32 {
+  const tokens = word(ctl, A + 12);
+  if (tokens > 1) return execAttendTokens(ctl, tid, tokens);
   const out = <usize>word(ctl, A);
   const q = <usize>word(ctl, A + 1);
   const nHeads = word(ctl, A + 2);
@@ -159,6 +167,28 @@ function execAttend(ctl: usize, tid: i32): i32 {
     const h0 = c * chunk;
     if (h0 >= nHeads) break;
     attendRange(out, q, h0, min(nHeads, h0 + chunk), group, d, scale, runs, nRuns, scores, hs, slopes);
+    atomic.add<i32>(ctl + (DONE << 2), 1);
+    mine++;
+  }
+  return mine;
+}
+
+function execAttendTokens(ctl: usize, tid: i32, tokens: i32): i32 {
+  const nHeads = word(ctl, A + 2);
+  const d = word(ctl, A + 4);
+  const nRuns = word(ctl, A + 7);
+  const hs = <usize>word(ctl, A + 9);
+  const scores = <usize>word(ctl, A + 8) + <usize>tid * <usize>nHeads * hs;
+  const tokenBytes = <usize>(nHeads * d) << 2;
+  const runBytes = <usize>(nRuns * RUN_WORDS) << 2;
+  let mine = 0;
+  for (;;) {
+    const t = atomic.add<i32>(ctl + (NEXT << 2), 1);
+    if (t >= tokens) break;
+    const out = <usize>word(ctl, A) + <usize>t * tokenBytes;
+    const q = <usize>word(ctl, A + 1) + <usize>t * tokenBytes;
+    const runs = <usize>word(ctl, A + 6) + <usize>t * runBytes;
+    attendRange(out, q, 0, nHeads, word(ctl, A + 3), d, reinterpret<f32>(word(ctl, A + 5)), runs, nRuns, scores, hs, <usize>word(ctl, A + 10));
     atomic.add<i32>(ctl + (DONE << 2), 1);
     mine++;
   }

@@ -41,9 +41,10 @@ try {
   }
   s.logits();
   const spent = new Map<string, number>();
-  const methods = ['matmul', 'attendHeads', 'rmsnorm', 'layernorm', 'rope', 'add', 'swiglu', 'gelu', 'getRows', 'softmax'] as const;
+  const methods = ['matmul', 'attendHeads', 'attendBatch', 'rmsnorm', 'layernorm', 'rope', 'add', 'swiglu', 'gelu', 'getRows', 'softmax'] as const;
   const o = ops as unknown as Record<string, (...x: unknown[]) => unknown>;
   for (const name of methods) {
+    if (o[name] === undefined) continue;
     const f = o[name]!.bind(ops);
     o[name] = (...x: unknown[]) => {
       const t = performance.now();

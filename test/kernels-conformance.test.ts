@@ -507,6 +507,32 @@ for (const be of BACKENDS) {
       }
     });
 
+    test('attendBatch (where the backend has it): 23 tokens, padded runs, GQA and ALiBi, equals attendHeads token by token', () => {
+      const o = ops();
+      if (o.attendBatch === undefined) return; // the scalar backend: callers loop over attendHeads (cache/attend.ts)
+      const nHeads = 6, kvHeads = 3, d = 36, n = 23;
+      const store = place(o, rand(60 * kvHeads * d), true);
+      const storeV = place(o, rand(60 * kvHeads * d), true);
+      const slopes = Float32Array.from({ length: nHeads }, (_, h) => 2 ** (-(h + 1)));
+      for (const alibi of [false, true]) {
+        const shape = { nHeads, kvHeads, headDim: d, scale: 0.2, ...(alibi ? { alibiSlopes: slopes } : {}) };
+        // Token t: a causal run over the store (30 + t keys) and a second run that is empty for even t.
+        const runs = [];
+        for (let t = 0; t < n; t++) {
+          runs.push({ keys: store, values: storeV, offset: 0, headStride: d, rowStride: kvHeads * d, count: 30 + t, firstDistance: 30 + t });
+          runs.push({ keys: store, values: storeV, offset: 2 * kvHeads * d, headStride: d, rowStride: kvHeads * d, count: t % 2 === 0 ? 0 : 5, firstDistance: 3 });
+        }
+        const q = place(o, rand(n * nHeads * d), true);
+        const out = place(o, new Float32Array(n * nHeads * d), true);
+        o.attendBatch(out, 0, q, 0, n, runs, 2, shape);
+        const ref = new Float32Array(n * nHeads * d);
+        for (let t = 0; t < n; t++) o.attendHeads(ref, t * nHeads * d, q, t * nHeads * d, runs.slice(2 * t, 2 * t + 2), 2, shape);
+        check(`attendBatch${alibi ? ' alibi' : ''}`, out, ref, () => 0);
+        assert.ok(ref.some((v) => v !== 0));
+      }
+      assert.throws(() => o.attendBatch!(new Float32Array(nHeads * d * 2), 0, new Float32Array(nHeads * d * 2), 0, 2, [], 1, { nHeads, kvHeads, headDim: d, scale: 1 }), { code: 'BAD_ARGUMENT' });
+    });
+
     test('softmax: odd lengths, -Infinity entries, all -Infinity, far-apart values', () => {
       for (const n of [1, 5, 37, 1000]) {
         const x = rand(n + 3, 10);

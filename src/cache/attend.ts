@@ -4,7 +4,7 @@
  * query heads of a token, with the ALiBi bias the policy's distances imply).
  * Policies decide *which* segments and *which* positions.
  */
-import type { AttentionShape, KvRun } from '../kernels/types.js';
+import type { AttentionShape, KvRun, Ops } from '../kernels/types.js';
 import type { CacheGeometry } from './types.js';
 
 /**
@@ -71,4 +71,25 @@ export function attentionShape(g: CacheGeometry): AttentionShape {
     scale: g.scale,
     ...(g.positional.kind === 'alibi' ? { alibiSlopes: g.positional.slopes } : {}),
   };
+}
+
+/**
+ * Attention for n consecutive query tokens (a prefill batch), token t over
+ * runs[t·nRuns ..), queries and outputs from element `off`: Ops.attendBatch
+ * where the backend has it (one call; threads split the tokens), else one
+ * attendHeads per token.
+ */
+export function attendTokens(ops: Ops, out: Float32Array, q: Float32Array, n: number, runs: readonly KvRun[], nRuns: number, shape: AttentionShape, off = 0): void {
+  if (ops.attendBatch !== undefined) {
+    ops.attendBatch(out, off, q, off, n, runs, nRuns, shape);
+    return;
+  }
+  const w = shape.nHeads * shape.headDim;
+  for (let t = 0; t < n; t++) ops.attendHeads(out, off + t * w, q, off + t * w, runs.slice(t * nRuns, (t + 1) * nRuns), nRuns, shape);
+}
+
+/** `need` Segments, reusing (and growing) `pool`: a batch's runs without allocating per call. */
+export function segments(pool: Segment[], need: number): Segment[] {
+  while (pool.length < need) pool.push(new Segment());
+  return pool;
 }

@@ -6,7 +6,7 @@
  */
 import { StreamLlmError } from '../errors.js';
 import type { AttentionShape, Ops } from '../kernels/types.js';
-import { attentionShape, Segment } from './attend.js';
+import { attendTokens, attentionShape, Segment, segments } from './attend.js';
 import type { CacheGeometry, CacheStats, KvCache } from './types.js';
 
 export interface DenseOptions {
@@ -23,6 +23,7 @@ export class DenseCache implements KvCache {
   private keys: Float32Array[] = [];
   private values: Float32Array[] = [];
   private readonly seg = [new Segment()];
+  private readonly batchSegs: Segment[] = [];
   // The model's k/v batch buffers and views of their first row (decode's copy source).
   private kSrc: Float32Array | undefined;
   private vSrc: Float32Array | undefined;
@@ -118,11 +119,15 @@ export class DenseCache implements KvCache {
       K.set(k.subarray(0, n * kvw), this.seen * kvw);
       V.set(v.subarray(0, n * kvw), this.seen * kvw);
     }
-    for (let t = 0; t < n; t++) {
-      const pos = this.seen + t;
-      this.seg[0]!.storage(K, V, g.kvHeads, d, 0, pos + 1, pos);
-      this.ops.attendHeads(out, t * qw, q, t * qw, this.seg, 1, this.shape);
+    if (n === 1) {
+      this.seg[0]!.storage(K, V, g.kvHeads, d, 0, this.seen + 1, this.seen);
+      this.ops.attendHeads(out, 0, q, 0, this.seg, 1, this.shape);
+      return;
     }
+    // A prefill batch: token t sees the cache up to itself, all in one call (threads split the tokens).
+    const segs = segments(this.batchSegs, n);
+    for (let t = 0; t < n; t++) segs[t]!.storage(K, V, g.kvHeads, d, 0, this.seen + t + 1, this.seen + t);
+    attendTokens(this.ops, out, q, n, segs, 1, this.shape);
   }
 
   end(): void {

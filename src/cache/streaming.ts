@@ -22,8 +22,16 @@
  */
 import { StreamLlmError } from '../errors.js';
 import type { AttentionShape, Ops } from '../kernels/types.js';
-import { attentionShape, copyF32, Segment } from './attend.js';
+import { attendTokens, attentionShape, copyF32, type Segment, segments } from './attend.js';
 import type { CacheGeometry, CacheStats, KvCache } from './types.js';
+
+/**
+ * Queries attended per call during a prefill (one Ops.attendBatch; threads
+ * split them). Bounds the per-query copies of rotated sinks.
+ */
+const QUERY_BATCH = 32;
+/** Runs per query: sinks, the ring (at most two runs) and the batch. */
+const SEGS_PER_QUERY = 4;
 
 export interface StreamingOptions {
   readonly policy: 'sink' | 'window';
@@ -44,9 +52,13 @@ export class StreamingCache implements KvCache {
   private readonly sinkV: Float32Array[] = [];
   private readonly ringK: Float32Array[] = [];
   private readonly ringV: Float32Array[] = [];
-  private readonly sinkRot: Float32Array; // (S, kvHeads, headDim) sinks rotated for the current query
+  // Per query of a sub-batch (QUERY_BATCH, S, kvHeads, headDim): the sinks' keys rotated for that query, and a
+  // copy of their values beside them (a run has one offset for both).
+  private readonly sinkRot: Float32Array;
+  private readonly sinkRotV: Float32Array;
   private readonly shape: AttentionShape;
-  private readonly segs = [new Segment(), new Segment(), new Segment(), new Segment()];
+  /** SEGS_PER_QUERY per query of a sub-batch (unused ones empty). */
+  private readonly segs: Segment[] = [];
   private seen = 0;
   private pending = 0;
 
@@ -83,12 +95,14 @@ export class StreamingCache implements KvCache {
       this.ringK.push(ops.allocF32(window * kvw));
       this.ringV.push(ops.allocF32(window * kvw));
     }
-    this.sinkRot = ops.allocF32(sinks * kvw);
+    this.sinkRot = ops.allocF32(QUERY_BATCH * sinks * kvw);
+    this.sinkRotV = ops.allocF32(QUERY_BATCH * sinks * kvw);
     this.shape = attentionShape(geometry);
   }
 
   get bytes(): number {
-    return (2 * this.geometry.layers + 1) * (this.S + this.W) * this.geometry.kvHeads * this.geometry.headDim * 4;
+    const kvw = this.geometry.kvHeads * this.geometry.headDim;
+    return (2 * this.geometry.layers * (this.S + this.W) + 2 * QUERY_BATCH * this.S) * kvw * 4;
   }
 
   begin(n: number): void {
@@ -121,37 +135,45 @@ export class StreamingCache implements KvCache {
         this.ops.rope(q, j * qw, g.nHeads, d, t0 + j, rope);
       }
     }
-    // 3. Each query over sinks + its own window (ring part, then batch part).
-    const segs = this.segs;
-    for (let j = 0; j < m; j++) {
-      const t = t0 + j;
-      const n = Math.min(t + 1, S + W); // tokens held at this query, itself included
-      const ns = Math.min(S, t + 1);
-      let nseg = 0;
-      if (ns > 0) {
-        let keys = sinkK;
-        if (rope !== undefined) {
-          // Sink s sits at in-cache position s; the query at n-1 is rotated at t.
-          copyF32(this.sinkRot, 0, sinkK, 0, ns * kvw);
-          for (let s = 0; s < ns; s++) this.ops.rope(this.sinkRot, s * kvw, g.kvHeads, d, t - (n - 1) + s, rope);
-          keys = this.sinkRot;
+    // 3. Each query over sinks + its own window (ring part, then batch part), QUERY_BATCH queries per call.
+    for (let jb = 0; jb < m; jb += QUERY_BATCH) {
+      const nq = Math.min(QUERY_BATCH, m - jb);
+      const segs = segments(this.segs, nq * SEGS_PER_QUERY);
+      for (let i = 0; i < nq; i++) {
+        const j = jb + i;
+        const t = t0 + j;
+        const n = Math.min(t + 1, S + W); // tokens held at this query, itself included
+        const ns = Math.min(S, t + 1);
+        let nseg = i * SEGS_PER_QUERY;
+        if (ns > 0) {
+          if (rope !== undefined) {
+            // Sink s sits at in-cache position s; the query at n-1 is rotated at t.
+            const o = i * S * kvw;
+            copyF32(this.sinkRot, o, sinkK, 0, ns * kvw);
+            for (let s = 0; s < ns; s++) this.ops.rope(this.sinkRot, o + s * kvw, g.kvHeads, d, t - (n - 1) + s, rope);
+            // Query 0's copy starts at 0, where the values do: only later queries need theirs copied (decode never does).
+            if (i > 0) copyF32(this.sinkRotV, o, sinkV, 0, ns * kvw);
+            segs[nseg++]!.batch(this.sinkRot, i > 0 ? this.sinkRotV : sinkV, g.kvHeads, d, i * S, ns, n - 1);
+          } else {
+            segs[nseg++]!.batch(sinkK, sinkV, g.kvHeads, d, 0, ns, n - 1);
+          }
         }
-        segs[nseg++]!.batch(keys, sinkV, g.kvHeads, d, 0, ns, n - 1);
-      }
-      if (t >= S) {
-        const lo = Math.max(S, t - W + 1);
-        if (lo < t0) {
-          // Older window tokens [lo, t0) live in the ring at slot (p - S) mod W: at most two runs.
-          const count = t0 - lo;
-          const a = (lo - S) % W;
-          const first = Math.min(count, W - a);
-          segs[nseg++]!.storage(ringK, ringV, g.kvHeads, d, a, first, t - lo);
-          if (count > first) segs[nseg++]!.storage(ringK, ringV, g.kvHeads, d, 0, count - first, t - lo - first);
+        if (t >= S) {
+          const lo = Math.max(S, t - W + 1);
+          if (lo < t0) {
+            // Older window tokens [lo, t0) live in the ring at slot (p - S) mod W: at most two runs.
+            const count = t0 - lo;
+            const a = (lo - S) % W;
+            const first = Math.min(count, W - a);
+            segs[nseg++]!.storage(ringK, ringV, g.kvHeads, d, a, first, t - lo);
+            if (count > first) segs[nseg++]!.storage(ringK, ringV, g.kvHeads, d, 0, count - first, t - lo - first);
+          }
+          const b0 = Math.max(lo, t0) - t0;
+          segs[nseg++]!.batch(k, v, g.kvHeads, d, b0, j - b0 + 1, t - t0 - b0);
         }
-        const b0 = Math.max(lo, t0) - t0;
-        segs[nseg++]!.batch(k, v, g.kvHeads, d, b0, j - b0 + 1, t - t0 - b0);
+        while (nseg < (i + 1) * SEGS_PER_QUERY) segs[nseg++]!.batch(k, v, g.kvHeads, d, 0, 0, 0);
       }
-      this.ops.attendHeads(out, j * qw, q, j * qw, segs, nseg, this.shape);
+      attendTokens(this.ops, out, q, nq, segs, SEGS_PER_QUERY, this.shape, jb * qw);
     }
     // 4. Only now may the batch overwrite the ring: its last W non-sink tokens.
     for (let j = Math.max(0, m - W); j < m; j++) {

@@ -164,6 +164,16 @@ export interface Ops {
    * compute the same values.
    */
   attendHeads(out: Float32Array, oOff: number, q: Float32Array, qOff: number, runs: readonly KvRun[], nRuns: number, shape: AttentionShape): void;
+
+  /**
+   * Optional: attendHeads for n tokens in one call (a prefill). Token t
+   * reads its query at qOff + t·nHeads·headDim, writes at oOff +
+   * t·nHeads·headDim, over runs[t·nRuns .. (t + 1)·nRuns) (runs of count 0
+   * pad tokens that need fewer). The same values as n attendHeads calls;
+   * a backend with threads splits the tokens among them. Callers go
+   * through cache/attend.ts attendTokens, which falls back to the loop.
+   */
+  attendBatch?(out: Float32Array, oOff: number, q: Float32Array, qOff: number, n: number, runs: readonly KvRun[], nRuns: number, shape: AttentionShape): void;
 }
 
 /** A run of keys/values: row j of kv head g starts at offset + g·headStride + j·rowStride (elements). */

@@ -1,11 +1,11 @@
 /**
- * WasmOps.attendHeads: run descriptors written into wasm memory, then all
- * heads in one call (asm/attention.ts), split across the threads by head
- * when the work is big enough. The same kernels as dotRows, softmax and
+ * WasmOps.attendHeads / attendBatch: run descriptors written into wasm
+ * memory, then all heads in one call (asm/attention.ts), split across the
+ * threads by head (one token) or by token (a batch) when the work is big
+ * enough. The same kernels as dotRows, softmax and
  * axpyRows, so the values equal attendHeadsReference's.
  */
 import { requireArg } from '../../errors.js';
-import { runKeys } from '../attention.js';
 import type { AttentionShape, KvRun } from '../types.js';
 import type { WasmHeap } from './heap.js';
 import type { KernelExports } from './module.js';
@@ -33,40 +33,60 @@ export class WasmAttention {
     this.scores = new Region(heap);
   }
 
-  /** Ops.attendHeads; `st` is the caller's staging (finished by the caller). */
-  run(st: Staging, out: Float32Array, oOff: number, q: Float32Array, qOff: number, runs: readonly KvRun[], nRuns: number, shape: AttentionShape): void {
+  /**
+   * Ops.attendHeads (n = 1) and Ops.attendBatch (n tokens, nRuns runs each);
+   * `st` is the caller's staging (finished by the caller).
+   */
+  run(st: Staging, out: Float32Array, oOff: number, q: Float32Array, qOff: number, n: number, runs: readonly KvRun[], nRuns: number, shape: AttentionShape): void {
     const { nHeads, kvHeads, headDim: d } = shape;
     requireArg(Number.isInteger(nHeads / kvHeads) && nHeads > 0, `nHeads ${nHeads} is not a multiple of kvHeads ${kvHeads}`, { field: 'kvHeads' });
-    const total = runKeys(runs, nRuns);
-    const words = this.runWords(nRuns);
-    for (let i = 0; i < nRuns; i++) {
-      const r = runs[i]!;
-      const o = i * RUN_WORDS;
-      const span = r.count === 0 ? 0 : (r.count - 1) * r.rowStride + (kvHeads - 1) * r.headStride + d;
-      words[o] = r.count === 0 ? 0 : st.f32(r.keys, r.offset, span, 'in', 'keys');
-      words[o + 1] = r.count === 0 ? 0 : st.f32(r.values, r.offset, span, 'in', 'values');
-      words[o + 2] = r.headStride;
-      words[o + 3] = r.rowStride;
-      words[o + 4] = r.count;
-      words[o + 5] = r.firstDistance;
+    requireArg(Number.isInteger(n) && n >= 1 && runs.length >= n * nRuns, `attention over ${n} tokens needs ${n} x ${nRuns} runs, got ${runs.length}`, { field: 'runs' });
+    let most = 0;
+    let work = 0;
+    const words = this.runWords(n * nRuns);
+    for (let t = 0; t < n; t++) {
+      let total = 0;
+      for (let i = 0; i < nRuns; i++) {
+        const r = runs[t * nRuns + i]!;
+        total += r.count;
+        const o = (t * nRuns + i) * RUN_WORDS;
+        const span = r.count === 0 ? 0 : (r.count - 1) * r.rowStride + (kvHeads - 1) * r.headStride + d;
+        words[o] = r.count === 0 ? 0 : st.f32(r.keys, r.offset, span, 'in', 'keys');
+        words[o + 1] = r.count === 0 ? 0 : st.f32(r.values, r.offset, span, 'in', 'values');
+        words[o + 2] = r.headStride;
+        words[o + 3] = r.rowStride;
+        words[o + 4] = r.count;
+        words[o + 5] = r.firstDistance;
+      }
+      most = Math.max(most, total);
+      work += total;
     }
-    const qp = st.f32(q, qOff, nHeads * d, 'in', 'q');
-    const op = st.f32(out, oOff, nHeads * d, 'out', 'out');
+    const qp = st.f32(q, qOff, n * nHeads * d, 'in', 'q');
+    const op = st.f32(out, oOff, n * nHeads * d, 'out', 'out');
     const slopes = shape.alibiSlopes !== undefined ? st.f32(shape.alibiSlopes, 0, nHeads, 'in', 'alibiSlopes') : 0;
     const runsPtr = words.byteOffset;
-    const hs = Math.ceil((total * 4) / 64) * 64 + 64; // bytes of scores per head
+    const hs = Math.ceil((most * 4) / 64) * 64 + 64; // bytes of scores per head
     const group = nHeads / kvHeads;
     const threads = this.pool?.threads ?? 1;
-    if (threads === 1 || nHeads === 1 || total * nHeads * d < this.minParallelWork) {
-      this.k.attendHeads(op, qp, nHeads, kvHeads, d, shape.scale, runsPtr, nRuns, this.scores.ensure(hs * nHeads), hs, slopes);
+    F32_BITS[0] = shape.scale;
+    if (threads === 1 || work * nHeads * d < this.minParallelWork || (n === 1 && nHeads === 1)) {
+      const scores = this.scores.ensure(hs * nHeads);
+      const tokenBytes = nHeads * d * 4;
+      for (let t = 0; t < n; t++) {
+        this.k.attendHeads(op + t * tokenBytes, qp + t * tokenBytes, nHeads, kvHeads, d, shape.scale, runsPtr + t * nRuns * RUN_WORDS * 4, nRuns, scores, hs, slopes);
+      }
+      return;
+    }
+    if (n > 1) {
+      // A prefill: threads claim whole tokens (asm/exec.ts); splitting each short token by heads did not pay.
+      this.pool!.attend([op, qp, nHeads, group, d, I32_OF_F32[0]!, runsPtr, nRuns, this.scores.ensure(hs * nHeads * threads), hs, slopes, nHeads, n]);
       return;
     }
     // Each thread claims chunks of heads (whole kv groups when they divide evenly, so a chunk shares its rows).
     let chunk = Math.ceil(nHeads / threads);
     if (group > 1 && chunk % group !== 0 && nHeads / threads >= group) chunk = Math.ceil(chunk / group) * group;
     const scores = this.scores.ensure(hs * chunk * threads);
-    F32_BITS[0] = shape.scale;
-    this.pool!.attend([op, qp, nHeads, group, d, I32_OF_F32[0]!, runsPtr, nRuns, scores, hs, slopes, chunk]);
+    this.pool!.attend([op, qp, nHeads, group, d, I32_OF_F32[0]!, runsPtr, nRuns, scores, hs, slopes, chunk, 1]);
   }
 
   /** An Int32Array over the run descriptors' region, remade only when the region moves (no garbage per call). */

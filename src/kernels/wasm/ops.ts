@@ -352,7 +352,17 @@ export class WasmOps implements Ops, Disposable {
   attendHeads(out: Float32Array, oOff: number, q: Float32Array, qOff: number, runs: readonly KvRun[], nRuns: number, shape: AttentionShape): void {
     this.checkOpen();
     try {
-      this.attention.run(this.staging, out, oOff, q, qOff, runs, nRuns, shape);
+      this.attention.run(this.staging, out, oOff, q, qOff, 1, runs, nRuns, shape);
+    } finally {
+      this.staging.finish();
+    }
+  }
+
+  attendBatch(out: Float32Array, oOff: number, q: Float32Array, qOff: number, n: number, runs: readonly KvRun[], nRuns: number, shape: AttentionShape): void {
+    this.checkOpen();
+    if (n <= 0) return;
+    try {
+      this.attention.run(this.staging, out, oOff, q, qOff, n, runs, nRuns, shape);
     } finally {
       this.staging.finish();
     }
