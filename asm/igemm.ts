@@ -177,13 +177,18 @@ export function igemm(type: i32, out: usize, w: usize, xq: usize, xd: usize, xs:
         accumulate(q4, acc, 6, c2, f32x4.mul(dwc, e2));
         accumulate(q4, acc, 7, c3, f32x4.mul(dwc, e3));
       }
-      const na = min(4, nr);
-      const nc = nr - 4;
-      for (let i = 0; i < 4 && t + i < n; i++) {
-        storeRows(out, rows, r, na, t + i, v128.load(acc + (<usize>i << 4)));
-        if (nc > 0) storeRows(out, rows, r + 4, nc, t + i, v128.load(acc + (<usize>(4 + i) << 4)));
-      }
+      storeTile(out, rows, r, nr, t, n, acc);
     }
+  }
+}
+
+/** The tile's sums (8 slots of 4 rows: rows r..r+3 for tokens t..t+3, then rows r+4..r+7) into out, rows and tokens that exist only. */
+@inline export function storeTile(out: usize, rows: i32, r: i32, nr: i32, t: i32, n: i32, acc: usize): void {
+  const na = min(4, nr);
+  const nc = nr - 4;
+  for (let i = 0; i < 4 && t + i < n; i++) {
+    storeRows(out, rows, r, na, t + i, v128.load(acc + (<usize>i << 4)));
+    if (nc > 0) storeRows(out, rows, r + 4, nc, t + i, v128.load(acc + (<usize>(4 + i) << 4)));
   }
 }
 

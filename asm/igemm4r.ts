@@ -21,7 +21,7 @@
  * activations come as int8 codes from act.ts (relaxed build), after xs.
  */
 import { halfScale, T_Q4_0 } from './common';
-import { accumulate, codesAt, scaleAt, storeRows, transpose4 } from './igemm';
+import { accumulate, codesAt, scaleAt, storeTile, transpose4 } from './igemm';
 
 /** Decodes rows a..d of block blk into the panel (their chunk vectors at p, 32 bytes apart) and their scales at sp. */
 @inline function quad4(w: usize, a: i32, b: i32, c: i32, d: i32, blk: i32, cols: i32, rowBytes: i32, packed: i32, p: usize, sp: usize): void {
@@ -74,7 +74,12 @@ function buildPanel4(w: usize, r: i32, nr: i32, cols: i32, rowBytes: i32, packed
   return i32x4.sub(i32x4.extadd_pairwise_i16x8_s(acc16), i32x4.splat(sumX << 3));
 }
 
-/** igemm.ts igemm for Q4_0 (see there for the arguments), with xs the per-32 code sums of every token. */
+/**
+ * igemm.ts igemm for Q4_0 (see there for the arguments), with xs the per-32
+ * code sums of every token. The tile loop mirrors igemm.ts's on purpose: the
+ * accumulators (i16 here, i32 there) and the inner product differ, and
+ * AssemblyScript cannot pass an inlined inner loop as a parameter.
+ */
 export function igemmQ4r(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, n: i32, r0: i32, r1: i32, rowBytes: i32, packed: i32, panel: usize): void {
   const nb = cols >> 5;
   const xb = <usize>cols; // bytes per token of int8 codes
@@ -135,12 +140,7 @@ export function igemmQ4r(out: usize, w: usize, xq: usize, xd: usize, xs: usize, 
         accumulate(true, acc, 6, blockDots(c2, s2), f32x4.mul(dwc, e2));
         accumulate(true, acc, 7, blockDots(c3, s3), f32x4.mul(dwc, e3));
       }
-      const na = min(4, nr);
-      const nc = nr - 4;
-      for (let i = 0; i < 4 && t + i < n; i++) {
-        storeRows(out, rows, r, na, t + i, v128.load(acc + (<usize>i << 4)));
-        if (nc > 0) storeRows(out, rows, r + 4, nc, t + i, v128.load(acc + (<usize>(4 + i) << 4)));
-      }
+      storeTile(out, rows, r, nr, t, n, acc);
     }
   }
 }
