@@ -27,3 +27,12 @@ test('the bin entry is an executable ESM script with a node shebang', () => {
   assert.ok(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node'));
   assert.equal(pkg.engines.node, '>=20');
 });
+
+test('both kernel builds ship in dist (the relaxed one is the default where the runtime has it)', () => {
+  for (const f of ['kernels.wasm', 'kernels-relaxed.wasm']) {
+    const p = join(PROJECT_ROOT, 'dist', 'kernels', f);
+    assert.ok(existsSync(p), `${p} missing (run npm run build)`);
+    const bytes = readFileSync(p);
+    assert.deepEqual([...bytes.subarray(0, 4)], [0x00, 0x61, 0x73, 0x6d], `${f} is a wasm module`);
+  }
+});
