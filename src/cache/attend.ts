@@ -85,8 +85,19 @@ export function attendTokens(ops: Ops, out: Float32Array, q: Float32Array, n: nu
     return;
   }
   const w = shape.nHeads * shape.headDim;
-  for (let t = 0; t < n; t++) ops.attendHeads(out, off + t * w, q, off + t * w, runs.slice(t * nRuns, (t + 1) * nRuns), nRuns, shape);
+  if (n === 1) {
+    ops.attendHeads(out, off, q, off, runs, nRuns, shape); // reads the first nRuns runs: no copy on the decode path
+    return;
+  }
+  // One reused array for token t's runs (prefills should not churn the heap either).
+  tokenRuns.length = nRuns;
+  for (let t = 0; t < n; t++) {
+    for (let i = 0; i < nRuns; i++) tokenRuns[i] = runs[t * nRuns + i]!;
+    ops.attendHeads(out, off + t * w, q, off + t * w, tokenRuns, nRuns, shape);
+  }
 }
+
+const tokenRuns: KvRun[] = [];
 
 /** `need` Segments, reusing (and growing) `pool`: a batch's runs without allocating per call. */
 export function segments(pool: Segment[], need: number): Segment[] {
