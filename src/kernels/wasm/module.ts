@@ -37,8 +37,10 @@ export interface KernelExports {
 /**
  * The two builds of asm/: plain SIMD128 ('simd', every engine with wasm
  * SIMD) and the same kernels with relaxed-SIMD paths ('relaxed': Q4_0's
- * nibble dots as `i16x8.relaxed_dot_i8x16_i7x16_s`, used only where the
- * result is exact on every engine, so both builds compute identical bits).
+ * nibble dots as `i16x8.relaxed_dot_i8x16_i7x16_s`, exact on every engine,
+ * and its per-block fused multiply-add as `f32x4.relaxed_madd`, fused
+ * wherever the CPU has FMA; the plain build emulates that in f64, equal but
+ * for a double rounding about once in 2^29).
  */
 export type KernelVariant = 'simd' | 'relaxed';
 /** What to use: a variant, or 'auto' = relaxed where the engine has it. Env STREAMLLM_SIMD sets the default. */
@@ -84,7 +86,15 @@ export async function readKernelBytes(variant: KernelVariant = 'simd'): Promise<
  * i32x4 relaxed dot; the kernels use only the i16x8 one, which the
  * conformance suite checks on first calls.)
  */
-export async function relaxedSimdSupported(): Promise<boolean> {
+export function relaxedSimdSupported(): Promise<boolean> {
+  relaxedProbe ??= probeRelaxed();
+  relaxedProbe.catch(() => (relaxedProbe = undefined));
+  return relaxedProbe;
+}
+
+let relaxedProbe: Promise<boolean> | undefined;
+
+async function probeRelaxed(): Promise<boolean> {
   const bytes = await readKernelBytes('relaxed');
   if (WebAssembly.validate(bytes)) return true;
   if (typeof process === 'undefined' || process.versions?.node === undefined) return false;
