@@ -1,7 +1,8 @@
 /**
  * Integer prefill for Q4_0 in the relaxed-SIMD build: igemm.ts's tile
- * (8 rows x 4 tokens, the same sums and rounding, so the two builds give the
- * same bits) with `i16x8.relaxed_dot_i8x16_i7x16_s` in place of
+ * (8 rows x 4 tokens, the same exact integer sums and per-block fused
+ * multiply-add, here one relaxed_madd: common.ts fma4) with
+ * `i16x8.relaxed_dot_i8x16_i7x16_s` in place of
  * `i32x4.dot_i16x8_s`. The unsigned nibbles (0..15) are valid i7 operands,
  * so the op (x86: pmaddubsw) is exact on every engine; the nibbles' offset of
  * 8 comes off per block as 8·sum(x) (act.ts's code sums).
