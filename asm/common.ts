@@ -195,3 +195,11 @@ export function setHalfTable(p: usize): void {
 @inline export function itotal(v: v128): i32 {
   return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
 }
+
+/** The f16 block scales at a, b, c, d as an f32x4. */
+@inline export function scales4(a: usize, b: usize, c: usize, d: usize): v128 {
+  let v = f32x4.splat(halfScale(load<u16>(a)));
+  v = f32x4.replace_lane(v, 1, halfScale(load<u16>(b)));
+  v = f32x4.replace_lane(v, 2, halfScale(load<u16>(c)));
+  return f32x4.replace_lane(v, 3, halfScale(load<u16>(d)));
+}

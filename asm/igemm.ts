@@ -22,7 +22,7 @@
  * they change only once per block. Rows missing at the matrix end alias
  * the last row; their outputs are dropped.
  */
-import { f32At, fma4, halfScale, T_Q4_0, T_Q8_0 } from './common';
+import { f32At, fma4, scales4, T_Q4_0, T_Q8_0 } from './common';
 import { igemmQ4r } from './igemm4r';
 import { groupRows } from './packed';
 
@@ -83,11 +83,7 @@ export function igemmPanelBytes(cols: i32): i32 {
   const c3 = codesAt(type, w, d, blk, cols, rowBytes, packed);
   // Vector j of a row holds its pairs 4j..4j+3; transposing four rows' vector j gives pairs 4j..4j+3, 32 bytes apart.
   for (let j = 0; j < 4; j++) transpose4(p + (<usize>j << 7), wide8(type, c0, j), wide8(type, c1, j), wide8(type, c2, j), wide8(type, c3, j));
-  let dw = f32x4.splat(halfScale(load<u16>(scaleAt(type, w, a, blk, cols, rowBytes, packed))));
-  dw = f32x4.replace_lane(dw, 1, halfScale(load<u16>(scaleAt(type, w, b, blk, cols, rowBytes, packed))));
-  dw = f32x4.replace_lane(dw, 2, halfScale(load<u16>(scaleAt(type, w, c, blk, cols, rowBytes, packed))));
-  dw = f32x4.replace_lane(dw, 3, halfScale(load<u16>(scaleAt(type, w, d, blk, cols, rowBytes, packed))));
-  v128.store(sp, dw);
+  v128.store(sp, scales4(scaleAt(type, w, a, blk, cols, rowBytes, packed), scaleAt(type, w, b, blk, cols, rowBytes, packed), scaleAt(type, w, c, blk, cols, rowBytes, packed), scaleAt(type, w, d, blk, cols, rowBytes, packed)));
 }
 
 /** Decodes rows [r, r + nr) (nr <= 8) into the row-lane panel at p (rows past nr alias the last). */

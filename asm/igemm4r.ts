@@ -21,7 +21,7 @@
  * (32 bytes per block) and the tile's f32 sums (128 bytes). The
  * activations come as int8 codes from act.ts (relaxed build), after xs.
  */
-import { halfScale, T_Q4_0 } from './common';
+import { scales4, T_Q4_0 } from './common';
 import { accumulate, codesAt, scaleAt, storeTile, transpose4 } from './igemm';
 
 /** Decodes rows a..d of block blk into the panel (their chunk vectors at p, 32 bytes apart) and their scales at sp. */
@@ -39,11 +39,7 @@ import { accumulate, codesAt, scaleAt, storeTile, transpose4 } from './igemm';
   } else {
     quadPlain(w, a, b, c, d, blk, cols, rowBytes, packed, p);
   }
-  let dw = f32x4.splat(halfScale(load<u16>(scaleAt(T_Q4_0, w, a, blk, cols, rowBytes, packed))));
-  dw = f32x4.replace_lane(dw, 1, halfScale(load<u16>(scaleAt(T_Q4_0, w, b, blk, cols, rowBytes, packed))));
-  dw = f32x4.replace_lane(dw, 2, halfScale(load<u16>(scaleAt(T_Q4_0, w, c, blk, cols, rowBytes, packed))));
-  dw = f32x4.replace_lane(dw, 3, halfScale(load<u16>(scaleAt(T_Q4_0, w, d, blk, cols, rowBytes, packed))));
-  v128.store(sp, dw);
+  v128.store(sp, scales4(scaleAt(T_Q4_0, w, a, blk, cols, rowBytes, packed), scaleAt(T_Q4_0, w, b, blk, cols, rowBytes, packed), scaleAt(T_Q4_0, w, c, blk, cols, rowBytes, packed), scaleAt(T_Q4_0, w, d, blk, cols, rowBytes, packed)));
 }
 
 /** quad4 for plain rows (ggml's layout, past the packed groups): a 4x4 transpose of the rows' code words. */

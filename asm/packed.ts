@@ -221,18 +221,13 @@ function prepQ4(xq: usize, dst: usize, nb: i32): void {
 }
 
 /**
- * Relaxed-SIMD build: the blocks' 32 activation codes narrowed to int8
- * (|x| <= 127, exact), 32 bytes per block at dst; after them, per block,
- * 8·sum(x) splat (i32x4) and d_x·2^112 splat (f32x4, see halfBitsScaled),
- * each one load in the kernel.
+ * Relaxed-SIMD build: per block (32 bytes at dst), 8·sum(x) splat (i32x4)
+ * and d_x·2^112 splat (f32x4, see halfBitsScaled), each one load in the
+ * kernel. (The codes themselves act.ts already wrote as int8, after xs.)
  */
-function prepQ4r(xq: usize, xd: usize, xs: usize, dst: usize, nb: i32): void {
+function prepQ4r(xd: usize, xs: usize, dst: usize, nb: i32): void {
   for (let b = 0; b < nb; b++) {
-    const q = xq + (<usize>b << 6);
-    const o = dst + (<usize>b << 5);
-    v128.store(o, i8x16.narrow_i16x8_s(v128.load(q), v128.load(q, 16)));
-    v128.store(o, i8x16.narrow_i16x8_s(v128.load(q, 32), v128.load(q, 48)), 16);
-    const pre = dst + (<usize>nb << 5) + (<usize>b << 5);
+    const pre = dst + (<usize>b << 5);
     v128.store(pre, i32x4.splat(load<i32>(xs + (<usize>b << 2)) << 3));
     v128.store(pre, f32x4.mul(v128.load32_splat(xd + (<usize>b << 2)), f32x4.splat(TWO_112)), 16);
   }
@@ -288,7 +283,7 @@ function mvQ8_0x4(out: usize, w: usize, xq: usize, xd: usize, cols: i32, g0: i32
 function mvQ4_0x8(out: usize, w: usize, xq: usize, xd: usize, xs: usize, cols: i32, g0: i32, g1: i32, scratch: usize): void {
   const nb = cols >> 5;
   const gb = <usize>nb * 144;
-  if (ASC_FEATURE_RELAXED_SIMD) prepQ4r(xq, xd, xs, scratch, nb);
+  if (ASC_FEATURE_RELAXED_SIMD) prepQ4r(xd, xs, scratch, nb);
   else prepQ4(xq, scratch, nb);
   const mask = i8x16.splat(0x0f);
   for (let g = g0; g < g1; g++) {
@@ -298,12 +293,12 @@ function mvQ4_0x8(out: usize, w: usize, xq: usize, xd: usize, xs: usize, cols: i
       let lo: v128, hi: v128;
       let off: v128, dx: v128;
       if (ASC_FEATURE_RELAXED_SIMD) {
-        const pre = scratch + (<usize>nb << 5) + (<usize>b << 5);
+        const pre = scratch + (<usize>b << 5);
         off = v128.load(pre);
         dx = v128.load(pre, 16);
         // Constant offsets throughout: as a loop over the 4 vectors, V8 spent 4 address ops and a stack check on each.
         // (Quad by quad over all blocks instead, to spare registers, halved the DRAM rate: two streams.)
-        const q = scratch + (<usize>b << 5);
+        const q = xs + (<usize>nb << 2) + (<usize>b << 5); // act.ts's int8 codes of block b
         let sa = chunkQ4r(v128.load(p, 16), v128.load32_splat(q), v128.load32_splat(q, 16), mask);
         let sc = chunkQ4r(v128.load(p, 32), v128.load32_splat(q), v128.load32_splat(q, 16), mask);
         sa = i16x8.add(sa, chunkQ4r(v128.load(p, 48), v128.load32_splat(q, 4), v128.load32_splat(q, 20), mask));

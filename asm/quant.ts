@@ -36,7 +36,7 @@
  * of these loops in packed.ts; these read ggml's layout (unpacked matrices,
  * and the rows % G rows after the last packed group).
  */
-import { f32At, fma4, halfScale, totals4 } from './common';
+import { f32At, fma4, scales4, totals4 } from './common';
 
 /** Integer dot of 32 int8 weights at p (sign-extended on load) with 32 i16 activations at q. */
 @inline export function dotQ8(p: usize, q: usize): v128 {
@@ -134,12 +134,4 @@ export function mvQ4_0(out: usize, w: usize, xq: usize, xd: usize, xs: usize, co
     if (r + 6 < r1) store<f32>(f32At(out, r + 6), f32x4.extract_lane(acc47, 2));
     if (r + 7 < r1) store<f32>(f32At(out, r + 7), f32x4.extract_lane(acc47, 3));
   }
-}
-
-/** The f16 block scales at a, b, c, d as an f32x4. */
-@inline function scales4(a: usize, b: usize, c: usize, d: usize): v128 {
-  let v = f32x4.splat(halfScale(load<u16>(a)));
-  v = f32x4.replace_lane(v, 1, halfScale(load<u16>(b)));
-  v = f32x4.replace_lane(v, 2, halfScale(load<u16>(c)));
-  return f32x4.replace_lane(v, 3, halfScale(load<u16>(d)));
 }

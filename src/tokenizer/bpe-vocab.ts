@@ -5,9 +5,9 @@
  */
 import { validateBaseVocab } from './vocab-tokenizer.js';
 import { GgufValueType, type GgufEntry } from '../formats/gguf/types.js';
-import { ggufArray, K, specialTokenEntries } from './gguf-meta.js';
+import { ggufArray, K, specialTokenEntries, type SpecialTokens } from './gguf-meta.js';
 
-export interface BpeVocab {
+export interface BpeVocab extends SpecialTokens {
   /** Token strings by id, in byte-level form ('Ġworld' for ' world'). */
   readonly tokens: readonly string[];
   /** llama.cpp token types (see `TokenType`). (vocabSize) */
@@ -16,12 +16,6 @@ export interface BpeVocab {
   readonly merges: readonly string[];
   /** `tokenizer.ggml.pre`: which pre-tokenizer splits text into words ('default' when absent). */
   readonly pre: string;
-  readonly bos?: number | undefined;
-  readonly eos?: number | undefined;
-  readonly unk?: number | undefined;
-  readonly pad?: number | undefined;
-  readonly addBos: boolean;
-  readonly addEos: boolean;
   /** Extra end-of-generation ids besides `eos` (end-of-turn tokens such as `<|im_end|>`). */
   readonly eogIds?: readonly number[];
 }

@@ -38,15 +38,18 @@ export function ggufArray(itemType: GgufValueType, items: readonly (string | num
   return { type: GgufValueType.ARRAY, value: { itemType, items } };
 }
 
-/** The special-token ids (those set) and the add-BOS/EOS flags, as both vocabulary writers emit them. */
-export function specialTokenEntries(v: {
+/** The special-token ids a vocabulary may set, and whether encoding adds BOS/EOS (SpmVocab and BpeVocab share these). */
+export interface SpecialTokens {
   readonly bos?: number | undefined;
   readonly eos?: number | undefined;
   readonly unk?: number | undefined;
   readonly pad?: number | undefined;
   readonly addBos: boolean;
   readonly addEos: boolean;
-}): [string, GgufEntry][] {
+}
+
+/** The special-token ids (those set) and the add-BOS/EOS flags, as both vocabulary writers emit them. */
+export function specialTokenEntries(v: SpecialTokens): [string, GgufEntry][] {
   const out: [string, GgufEntry][] = [];
   for (const [key, id] of [[K.bos, v.bos], [K.eos, v.eos], [K.unk, v.unk], [K.pad, v.pad]] as const) {
     if (id !== undefined) out.push([key, { type: GgufValueType.UINT32, value: id }]);

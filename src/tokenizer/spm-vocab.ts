@@ -6,25 +6,19 @@
 import { validateBaseVocab } from './vocab-tokenizer.js';
 import { StreamLlmError } from '../errors.js';
 import { GgufValueType, type GgufEntry } from '../formats/gguf/types.js';
-import { ggufArray, K, specialTokenEntries } from './gguf-meta.js';
+import { ggufArray, K, specialTokenEntries, type SpecialTokens } from './gguf-meta.js';
 import { TokenType } from './types.js';
 
 /** SentencePiece's stand-in for a space inside pieces (U+2581). */
 export const SPM_SPACE = '\u2581';
 
-export interface SpmVocab {
+export interface SpmVocab extends SpecialTokens {
   /** Piece strings by id, spaces written as `spaceChar`. */
   readonly tokens: readonly string[];
   /** Merge priority: a higher score merges first. (vocabSize) */
   readonly scores: Float32Array;
   /** llama.cpp token types (see `TokenType`). (vocabSize) */
   readonly types: Int32Array;
-  readonly bos?: number | undefined;
-  readonly eos?: number | undefined;
-  readonly unk?: number | undefined;
-  readonly pad?: number | undefined;
-  readonly addBos: boolean;
-  readonly addEos: boolean;
   /** Prepend a space to text before tokenizing (and drop it when decoding). */
   readonly addSpacePrefix: boolean;
   /** Characters with no token become `<0xNN>` byte tokens instead of `unk`. */

@@ -54,8 +54,10 @@ export function workerExecArgv(argv: readonly string[]): string[] {
 
 /**
  * A kernel worker runs wasm on shared memory and allocates next to nothing
- * in JS: a small young generation keeps its isolate's RSS down (110M Q4_0,
- * 2 threads, prefill and 64 decode steps: 173 -> 170 MiB, /proc/self/status).
+ * in JS: a small young generation keeps its isolate's RSS down (peak RSS of
+ * `node dist/cli/main.js bench -m bench/out/llama-110m-q4_0.gguf --threads 2
+ * --json`: 171–173 MiB over 3 runs, against 173–174 in BENCHMARKS.md's runs
+ * without it).
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 };
 
