@@ -12,11 +12,14 @@
  *
  * Runs are described by RUN_WORDS i32 words each at `runs`: keys and values
  * byte addresses (of kv head 0, row 0), headStride and rowStride in
- * elements, count, firstDistance.
+ * elements, count, firstDistance, and the element type (RUN_F32 or RUN_F16:
+ * one attention can mix them, e.g. a 16-bit cache and the f32 batch).
  */
+import { axpyGroupH, dotGroupH } from './half-kv';
 import { axpyGroup, dotGroup, softmax } from './vector';
 
-export const RUN_WORDS: i32 = 6;
+export const RUN_WORDS: i32 = 7;
+const RUN_F16: i32 = 1;
 
 /**
  * Query heads [h0, h1): out[h·d ..+d) from q[h·d ..+d). Rows are the outer
@@ -33,12 +36,22 @@ export function attendRange(out: usize, q: usize, h0: i32, h1: i32, group: i32, 
     const count = load<i32>(p, 16);
     if (count == 0) continue;
     const keys = <usize>load<u32>(p);
-    const hb = <usize>load<i32>(p, 8) << 2;
-    const sb = <usize>load<i32>(p, 12) << 2;
+    const f16 = load<i32>(p, 24) == RUN_F16;
+    const es: usize = f16 ? 1 : 2; // log2 of the element size
+    const hb = <usize>load<i32>(p, 8) << es;
+    const sb = <usize>load<i32>(p, 12) << es;
     const tb = <usize>total << 2;
-    for (let j = 0; j < count; j += 4) {
-      for (let h = h0; h < h1; h++) {
-        dotGroup(scores + <usize>(h - h0) * hs + tb, q + <usize>h * qs, keys + <usize>(h / group) * hb, sb, j, count, d, scale);
+    if (f16) {
+      for (let j = 0; j < count; j += 4) {
+        for (let h = h0; h < h1; h++) {
+          dotGroupH(scores + <usize>(h - h0) * hs + tb, q + <usize>h * qs, keys + <usize>(h / group) * hb, sb, j, count, d, scale);
+        }
+      }
+    } else {
+      for (let j = 0; j < count; j += 4) {
+        for (let h = h0; h < h1; h++) {
+          dotGroup(scores + <usize>(h - h0) * hs + tb, q + <usize>h * qs, keys + <usize>(h / group) * hb, sb, j, count, d, scale);
+        }
       }
     }
     if (slopes != 0) {
@@ -65,12 +78,22 @@ export function attendRange(out: usize, q: usize, h0: i32, h1: i32, group: i32, 
     const count = load<i32>(p, 16);
     if (count == 0) continue;
     const values = <usize>load<u32>(p, 4);
-    const hb = <usize>load<i32>(p, 8) << 2;
-    const sb = <usize>load<i32>(p, 12) << 2;
+    const f16 = load<i32>(p, 24) == RUN_F16;
+    const es: usize = f16 ? 1 : 2;
+    const hb = <usize>load<i32>(p, 8) << es;
+    const sb = <usize>load<i32>(p, 12) << es;
     const tb = <usize>total << 2;
-    for (let j = 0; j < count; j += 4) {
-      for (let h = h0; h < h1; h++) {
-        axpyGroup(out + <usize>h * qs, scores + <usize>(h - h0) * hs + tb, values + <usize>(h / group) * hb, sb, j, count, d);
+    if (f16) {
+      for (let j = 0; j < count; j += 4) {
+        for (let h = h0; h < h1; h++) {
+          axpyGroupH(out + <usize>h * qs, scores + <usize>(h - h0) * hs + tb, values + <usize>(h / group) * hb, sb, j, count, d);
+        }
+      }
+    } else {
+      for (let j = 0; j < count; j += 4) {
+        for (let h = h0; h < h1; h++) {
+          axpyGroup(out + <usize>h * qs, scores + <usize>(h - h0) * hs + tb, values + <usize>(h / group) * hb, sb, j, count, d);
+        }
       }
     }
     total += count;

@@ -2,9 +2,11 @@
  * streamllm against llama.cpp (node-llama-cpp 3.21.1) in the same run, on the
  * same GGUF files, at the same thread counts: load time, prefill and decode
  * tokens/s, peak RSS. Each measurement is its own process; engines are
- * interleaved run by run, and the table reports medians.
+ * interleaved run by run, and the table reports medians. Both KV caches are
+ * F16 by default (llama.cpp's default; ours with --kv-type f16), so both
+ * engines read and hold the same cache bytes; --kv-type f32 runs ours exact.
  *
- *   node --import tsx bench/vs-llamacpp.ts [--runs 3] [--threads 1,2] [--models all|quick] [--prompt 128] [--gen 64]
+ *   node --import tsx bench/vs-llamacpp.ts [--runs 3] [--threads 1,2] [--models all|quick] [--prompt 128] [--gen 64] [--kv-type f16|f32]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -17,6 +19,7 @@ const runs = Number(a.get('runs') ?? 3);
 const threadList = (a.get('threads') ?? '1,2').split(',').map(Number);
 const prompt = Number(a.get('prompt') ?? 128);
 const gen = Number(a.get('gen') ?? 64);
+const kvType = a.get('kv-type') ?? 'f16';
 const quick = a.get('models') === 'quick';
 const archOnly = a.get('models') === 'arch';
 const CLI = join(BENCH_DIR, '..', 'dist', 'cli', 'main.js');
@@ -79,7 +82,7 @@ for (const [label, make] of models) {
     const ours: Measure[] = [];
     const theirs: Measure[] = [];
     for (let r = 0; r < runs; r++) {
-      const o = measure([CLI, 'bench', '-m', file, '--threads', String(threads), '--prompt', String(prompt), '--gen', String(gen), '--json']);
+      const o = measure([CLI, 'bench', '-m', file, '--threads', String(threads), '--prompt', String(prompt), '--gen', String(gen), '--kv-type', kvType, '--json']);
       const l = measure(['--import', 'tsx', join(BENCH_DIR, 'llamacpp-probe.ts'), file, String(threads), String(prompt), String(gen)]);
       if (o !== undefined) ours.push(o);
       if (l !== undefined) theirs.push(l);
@@ -102,6 +105,6 @@ for (const [label, make] of models) {
     );
   }
 }
-const result = { machine: machine(), command: `node --import tsx bench/vs-llamacpp.ts --runs ${runs} --threads ${threadList.join(',')} --prompt ${prompt} --gen ${gen}${quick ? ' --models quick' : archOnly ? ' --models arch' : ''}`, rows };
+const result = { machine: machine(), command: `node --import tsx bench/vs-llamacpp.ts --runs ${runs} --threads ${threadList.join(',')} --prompt ${prompt} --gen ${gen} --kv-type ${kvType}${quick ? ' --models quick' : archOnly ? ' --models arch' : ''}`, kvType: { ours: kvType, llamacpp: 'f16 (default)' }, rows };
 console.log(JSON.stringify(result, null, 2));
 saveResult(archOnly ? 'vs-llamacpp-arch' : 'vs-llamacpp', result);

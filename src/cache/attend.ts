@@ -4,8 +4,9 @@
  * query heads of a token, with the ALiBi bias the policy's distances imply).
  * Policies decide *which* segments and *which* positions.
  */
-import type { AttentionShape, KvRun, Ops } from '../kernels/types.js';
-import type { CacheGeometry } from './types.js';
+import { StreamLlmError } from '../errors.js';
+import type { AttentionShape, KvArray, KvRun, Ops } from '../kernels/types.js';
+import { DEFAULT_KV_TYPE, KV_TYPES, type CacheGeometry, type KvType } from './types.js';
 
 /**
  * A run of keys/values. Mutable and reused by the policies: the decode hot
@@ -13,8 +14,8 @@ import type { CacheGeometry } from './types.js';
  * garbage collector (and RSS stays flat).
  */
 export class Segment implements KvRun {
-  keys: Float32Array = EMPTY;
-  values: Float32Array = EMPTY;
+  keys: KvArray = EMPTY;
+  values: KvArray = EMPTY;
   /** Element offset of the segment's first row for kv head 0. */
   offset = 0;
   /** Elements between kv heads. */
@@ -33,17 +34,17 @@ export class Segment implements KvRun {
    * the batches: attention streams a layer's cache front to back in one
    * pass (asm/attention.ts).
    */
-  storage(keys: Float32Array, values: Float32Array, kvHeads: number, headDim: number, start: number, count: number, firstDistance: number): this {
+  storage(keys: KvArray, values: KvArray, kvHeads: number, headDim: number, start: number, count: number, firstDistance: number): this {
     return this.batch(keys, values, kvHeads, headDim, start, count, firstDistance);
   }
 
   /** A run of tokens in a (n, kvHeads, headDim) batch buffer, as the model hands them over. */
-  batch(keys: Float32Array, values: Float32Array, kvHeads: number, headDim: number, start: number, count: number, firstDistance: number): this {
+  batch(keys: KvArray, values: KvArray, kvHeads: number, headDim: number, start: number, count: number, firstDistance: number): this {
     const row = kvHeads * headDim;
     return this.set(keys, values, start * row, headDim, row, count, firstDistance);
   }
 
-  private set(keys: Float32Array, values: Float32Array, offset: number, headStride: number, rowStride: number, count: number, firstDistance: number): this {
+  private set(keys: KvArray, values: KvArray, offset: number, headStride: number, rowStride: number, count: number, firstDistance: number): this {
     this.keys = keys;
     this.values = values;
     this.offset = offset;
@@ -56,6 +57,26 @@ export class Segment implements KvRun {
 }
 
 const EMPTY = new Float32Array(0);
+
+/** KV storage of n elements of `type`, from the backend (so kernels address it in place). */
+export function allocKv(ops: Ops, type: KvType, n: number): KvArray {
+  return type === 'f16' ? ops.allocF16(n) : ops.allocF32(n);
+}
+
+/** dst[dOff ..+n) = src[sOff ..+n): a plain copy into f32 storage, a rounding store (Ops.storeF16) into f16. */
+export function writeKv(ops: Ops, dst: KvArray, dOff: number, src: Float32Array, sOff: number, n: number): void {
+  if (dst instanceof Uint16Array) ops.storeF16(dst, dOff, src, sOff, n);
+  else copyF32(dst, dOff, src, sOff, n);
+}
+
+/** Validates a cache's kvType option (default 'f32'). */
+export function kvTypeOf(type: KvType | undefined): KvType {
+  const t = type ?? DEFAULT_KV_TYPE;
+  if (!KV_TYPES.includes(t)) {
+    throw new StreamLlmError('BAD_ARGUMENT', `kvType must be one of ${KV_TYPES.join(', ')}, got '${String(type)}'`, { context: { field: 'kvType', actual: String(type) } });
+  }
+  return t;
+}
 
 /** Copy `n` floats (no subarray views: nothing allocated on the hot path). */
 export function copyF32(dst: Float32Array, dstOff: number, src: Float32Array, srcOff: number, n: number): void {

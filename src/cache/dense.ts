@@ -5,13 +5,15 @@
  * `contextLength` unless `allowOverflow` is set.
  */
 import { StreamLlmError } from '../errors.js';
-import type { AttentionShape, Ops } from '../kernels/types.js';
-import { attendTokens, attentionShape, Segment, segments } from './attend.js';
-import type { CacheGeometry, CacheStats, KvCache } from './types.js';
+import type { AttentionShape, KvArray, Ops } from '../kernels/types.js';
+import { allocKv, attendTokens, attentionShape, kvTypeOf, Segment, segments, writeKv } from './attend.js';
+import type { CacheGeometry, CacheStats, KvCache, KvType } from './types.js';
 
 export interface DenseOptions {
   /** Continue past the model's training length (quality collapses; for experiments). */
   readonly allowOverflow?: boolean;
+  /** Element type of the stored keys/values (default 'f32'). */
+  readonly kvType?: KvType;
 }
 
 const INITIAL_SLOTS = 256;
@@ -20,8 +22,8 @@ export class DenseCache implements KvCache {
   readonly policy = 'dense' as const;
   private capacity = 0;
   // Per layer: (capacity, kvHeads, headDim), token-major; keys rotated at their positions.
-  private keys: Float32Array[] = [];
-  private values: Float32Array[] = [];
+  private keys: KvArray[] = [];
+  private values: KvArray[] = [];
   private readonly seg = [new Segment()];
   private readonly batchSegs: Segment[] = [];
   // The model's k/v batch buffers and views of their first row (decode's copy source).
@@ -30,6 +32,7 @@ export class DenseCache implements KvCache {
   private kRow: Float32Array = new Float32Array(0);
   private vRow: Float32Array = new Float32Array(0);
   private readonly shape: AttentionShape;
+  readonly kvType: KvType;
   private seen = 0;
   private pending = 0;
 
@@ -39,10 +42,11 @@ export class DenseCache implements KvCache {
     private readonly opts: DenseOptions = {},
   ) {
     this.shape = attentionShape(geometry);
+    this.kvType = kvTypeOf(opts.kvType);
   }
 
   get bytes(): number {
-    return 2 * this.geometry.layers * this.geometry.kvHeads * this.capacity * this.geometry.headDim * 4;
+    return 2 * this.geometry.layers * this.geometry.kvHeads * this.capacity * this.geometry.headDim * (this.kvType === 'f16' ? 2 : 4);
   }
 
   begin(n: number): void {
@@ -70,8 +74,8 @@ export class DenseCache implements KvCache {
     if (this.opts.allowOverflow !== true) cap = Math.min(cap, Math.max(g.contextLength, need));
     const d = g.headDim;
     for (let l = 0; l < g.layers; l++) {
-      const k = this.ops.allocF32(g.kvHeads * cap * d);
-      const v = this.ops.allocF32(g.kvHeads * cap * d);
+      const k = allocKv(this.ops, this.kvType, g.kvHeads * cap * d);
+      const v = allocKv(this.ops, this.kvType, g.kvHeads * cap * d);
       const oldK = this.keys[l];
       const oldV = this.values[l];
       if (oldK !== undefined && oldV !== undefined) {
@@ -102,7 +106,11 @@ export class DenseCache implements KvCache {
         this.ops.rope(q, t * qw, g.nHeads, d, pos, g.positional.spec);
       }
     }
-    if (n === 1) {
+    if (K instanceof Uint16Array || V instanceof Uint16Array) {
+      // A 16-bit cache: one rounding store per batch (rows are contiguous in both layouts).
+      writeKv(this.ops, K, this.seen * kvw, k, 0, n * kvw);
+      writeKv(this.ops, V, this.seen * kvw, v, 0, n * kvw);
+    } else if (n === 1) {
       // Decode: native copies through views made once per source buffer, so a step allocates nothing.
       if (this.kSrc !== k || this.kRow.length !== kvw) {
         this.kSrc = k;

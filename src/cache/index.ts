@@ -1,4 +1,5 @@
-export type { KvCache, CacheGeometry, CacheStats, CachePolicyName, Positional, CacheFactory } from './types.js';
+export type { KvCache, CacheGeometry, CacheStats, CachePolicyName, Positional, CacheFactory, KvType } from './types.js';
+export { KV_TYPES, DEFAULT_KV_TYPE } from './types.js';
 export { DenseCache } from './dense.js';
 export type { DenseOptions } from './dense.js';
 export { StreamingCache } from './streaming.js';

@@ -12,7 +12,7 @@
 import { StreamLlmError } from '../errors.js';
 import type { Ops } from '../kernels/types.js';
 import { DenseCache } from './dense.js';
-import type { CacheGeometry, CacheStats, KvCache } from './types.js';
+import type { CacheGeometry, CacheStats, KvCache, KvType } from './types.js';
 
 export class RecomputeCache implements KvCache {
   readonly policy = 'recompute' as const;
@@ -25,6 +25,7 @@ export class RecomputeCache implements KvCache {
     ops: Ops,
     private readonly L: number,
     allowOverflow = false,
+    kvType: KvType = 'f32',
   ) {
     if (!(Number.isInteger(L) && L >= 1 && L <= 1 << 24)) {
       throw new StreamLlmError('BAD_ARGUMENT', `window must be an integer ≥ 1, got ${L}`, { context: { field: 'window', actual: L } });
@@ -35,7 +36,7 @@ export class RecomputeCache implements KvCache {
         hint: `use --window ${geometry.contextLength} or less`,
       });
     }
-    this.inner = new DenseCache({ ...geometry, contextLength: L }, ops);
+    this.inner = new DenseCache({ ...geometry, contextLength: L }, ops, { kvType });
     this.ring = new Int32Array(L);
   }
 

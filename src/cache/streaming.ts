@@ -21,9 +21,9 @@
  * tokens one by one.
  */
 import { StreamLlmError } from '../errors.js';
-import type { AttentionShape, Ops } from '../kernels/types.js';
-import { attendTokens, attentionShape, copyF32, type Segment, segments } from './attend.js';
-import type { CacheGeometry, CacheStats, KvCache } from './types.js';
+import type { AttentionShape, KvArray, Ops } from '../kernels/types.js';
+import { allocKv, attendTokens, attentionShape, copyF32, kvTypeOf, type Segment, segments, writeKv } from './attend.js';
+import type { CacheGeometry, CacheStats, KvCache, KvType } from './types.js';
 
 /**
  * Queries attended per call during a prefill (one Ops.attendBatch; threads
@@ -41,6 +41,8 @@ export interface StreamingOptions {
   readonly window: number;
   /** Allow S + W beyond the model's training length (positions leave the trained range). */
   readonly allowOverflow?: boolean;
+  /** Element type of the window's keys/values (default 'f32'); sinks stay f32 (a few rows). */
+  readonly kvType?: KvType;
 }
 
 export class StreamingCache implements KvCache {
@@ -50,8 +52,13 @@ export class StreamingCache implements KvCache {
   // Per layer. Sinks: (S, kvHeads, headDim), keys NOT rotated. Ring: (W, kvHeads, headDim), keys rotated at text position.
   private readonly sinkK: Float32Array[] = [];
   private readonly sinkV: Float32Array[] = [];
-  private readonly ringK: Float32Array[] = [];
-  private readonly ringV: Float32Array[] = [];
+  private readonly ringK: KvArray[] = [];
+  private readonly ringV: KvArray[] = [];
+  readonly kvType: KvType;
+  // A 16-bit cache attends to the batch's own keys/values rounded as the ring will hold them, so a batch gives
+  // the same result as its tokens fed one by one (grown to the largest batch; unused with f32).
+  private batchK: Uint16Array = new Uint16Array(0);
+  private batchV: Uint16Array = new Uint16Array(0);
   // Per query of a sub-batch (QUERY_BATCH, S, kvHeads, headDim): the sinks' keys rotated for that query, and a
   // copy of their values beside them (a run has one offset for both).
   private readonly sinkRot: Float32Array;
@@ -89,11 +96,12 @@ export class StreamingCache implements KvCache {
     this.W = window;
     const g = geometry;
     const kvw = g.kvHeads * g.headDim;
+    this.kvType = kvTypeOf(opts.kvType);
     for (let l = 0; l < g.layers; l++) {
       this.sinkK.push(ops.allocF32(sinks * kvw));
       this.sinkV.push(ops.allocF32(sinks * kvw));
-      this.ringK.push(ops.allocF32(window * kvw));
-      this.ringV.push(ops.allocF32(window * kvw));
+      this.ringK.push(allocKv(ops, this.kvType, window * kvw));
+      this.ringV.push(allocKv(ops, this.kvType, window * kvw));
     }
     this.sinkRot = ops.allocF32(QUERY_BATCH * sinks * kvw);
     this.sinkRotV = ops.allocF32(QUERY_BATCH * sinks * kvw);
@@ -102,7 +110,8 @@ export class StreamingCache implements KvCache {
 
   get bytes(): number {
     const kvw = this.geometry.kvHeads * this.geometry.headDim;
-    return (2 * this.geometry.layers * (this.S + this.W) + 2 * QUERY_BATCH * this.S) * kvw * 4;
+    const ring = 2 * this.geometry.layers * this.W * kvw * (this.kvType === 'f16' ? 2 : 4);
+    return ring + (2 * this.geometry.layers * this.S + 2 * QUERY_BATCH * this.S) * kvw * 4 + (this.batchK.length + this.batchV.length) * 2;
   }
 
   begin(n: number): void {
@@ -134,6 +143,23 @@ export class StreamingCache implements KvCache {
         this.ops.rope(k, j * kvw, g.kvHeads, d, t0 + j, rope);
         this.ops.rope(q, j * qw, g.nHeads, d, t0 + j, rope);
       }
+    }
+    // The batch as the window sees it: rounded like the ring in a 16-bit cache.
+    let bk: KvArray = k;
+    let bv: KvArray = v;
+    if (this.kvType === 'f16' && m > 0 && t0 + m > S) {
+      if (this.batchK.length < m * kvw) {
+        if (this.batchK.length > 0) {
+          this.ops.free(this.batchK);
+          this.ops.free(this.batchV);
+        }
+        this.batchK = this.ops.allocF16(m * kvw);
+        this.batchV = this.ops.allocF16(m * kvw);
+      }
+      this.ops.storeF16(this.batchK, 0, k, 0, m * kvw);
+      this.ops.storeF16(this.batchV, 0, v, 0, m * kvw);
+      bk = this.batchK;
+      bv = this.batchV;
     }
     // 3. Each query over sinks + its own window (ring part, then batch part), QUERY_BATCH queries per call.
     for (let jb = 0; jb < m; jb += QUERY_BATCH) {
@@ -169,9 +195,9 @@ export class StreamingCache implements KvCache {
             if (count > first) segs[nseg++]!.storage(ringK, ringV, g.kvHeads, d, 0, count - first, t - lo - first);
           }
           const b0 = Math.max(lo, t0) - t0;
-          segs[nseg++]!.batch(k, v, g.kvHeads, d, b0, j - b0 + 1, t - t0 - b0);
+          segs[nseg++]!.batch(bk, bv, g.kvHeads, d, b0, j - b0 + 1, t - t0 - b0);
         }
-        while (nseg < (i + 1) * SEGS_PER_QUERY) segs[nseg++]!.batch(k, v, g.kvHeads, d, 0, 0, 0);
+        while (nseg < (i + 1) * SEGS_PER_QUERY) segs[nseg++]!.batch(bk, bv, g.kvHeads, d, 0, 0, 0);
       }
       attendTokens(this.ops, out, q, nq, segs, SEGS_PER_QUERY, this.shape, jb * qw);
     }
@@ -180,8 +206,8 @@ export class StreamingCache implements KvCache {
       const p = t0 + j;
       if (p < S) continue;
       const slot = (p - S) % W;
-      copyF32(ringK, slot * kvw, k, j * kvw, kvw);
-      copyF32(ringV, slot * kvw, v, j * kvw, kvw);
+      writeKv(this.ops, ringK, slot * kvw, k, j * kvw, kvw);
+      writeKv(this.ops, ringV, slot * kvw, v, j * kvw, kvw);
     }
   }
 

@@ -29,6 +29,17 @@ export interface CacheGeometry {
 
 export type CachePolicyName = 'dense' | 'window' | 'sink' | 'recompute';
 
+/**
+ * Element type of the cached keys/values. 'f16' (IEEE half, llama.cpp's
+ * default) halves the cache's memory and the bytes attention reads per
+ * token; 'f32' keeps them exactly as computed (the choice for comparisons
+ * against float references).
+ */
+export type KvType = 'f32' | 'f16';
+export const KV_TYPES: readonly KvType[] = ['f16', 'f32'];
+/** What a cache stores when kvType is not given. */
+export const DEFAULT_KV_TYPE: KvType = 'f32';
+
 export interface CacheStats {
   readonly policy: CachePolicyName;
   /** Tokens ever committed to this cache. */

@@ -1,16 +1,18 @@
 /** `streamllm bench`: load time, prefill and decode speed, peak RSS on one model file. */
 import type { Command } from 'commander';
 import { loadModel } from '../runtime/load.js';
+import { DEFAULT_KV_TYPE, type KvType } from '../cache/types.js';
+import { addKvTypeFlag } from './cache-flags.js';
 import { addEngineFlags, engineOpsFrom, type EngineFlags } from './engine-flags.js';
 import { info, intArg, progressBar } from './util.js';
 
 interface BenchFlags extends EngineFlags {
   model: string;
-  tokenizer?: string;
   prompt: number;
   gen: number;
   json?: boolean;
   warmup: boolean;
+  kvType?: KvType;
 }
 
 export function registerBench(program: Command): void {
@@ -18,16 +20,16 @@ export function registerBench(program: Command): void {
     .command('bench')
     .description('measure load time, prefill and decode tokens/s, and peak RSS (sink cache, greedy, fixed token ids)')
     .requiredOption('-m, --model <file>', 'model file: GGUF, or llama2.c checkpoint (.bin)')
-    .option('--tokenizer <file>', 'llama2.c tokenizer.bin (not needed: bench feeds token ids)')
     .option('--prompt <n>', 'prompt tokens to prefill', intArg('--prompt', 1, 1 << 20), 128)
     .option('--gen <n>', 'tokens to decode', intArg('--gen', 1, 1 << 20), 64)
     .option('--json', 'print one JSON object: load_s, prefill_tok_s, decode_tok_s, peak_rss_mb')
     .option('--no-warmup', 'time the very first prefill and decode too (by default one untimed pass of the same prompt runs first)');
-  addEngineFlags(cmd).action(async (f: BenchFlags) => {
+  addEngineFlags(addKvTypeFlag(cmd)).action(async (f: BenchFlags) => {
     const ops = await engineOpsFrom(f, f.model);
     try {
       const t0 = performance.now();
-      const m = loadModel(f.model, { ops, onProgress: progressBar('loading') });
+      // Token ids only: the tokenizer is not built (a 32000-token vocabulary is a few MiB of heap).
+      const m = loadModel(f.model, { ops, onProgress: progressBar('loading'), skipTokenizer: true });
       const loadS = (performance.now() - t0) / 1000;
       const V = m.hparams.vocabSize;
       // Fixed, varied ids (no tokenizer needed); BOS-like id 1 first when the vocabulary has it.
@@ -35,7 +37,7 @@ export function registerBench(program: Command): void {
       const ctx = m.hparams.contextLength;
       const needed = f.prompt + f.gen;
       const s = m.createSession({
-        cache: needed <= ctx ? { policy: 'dense' } : { policy: 'sink' },
+        cache: { policy: needed <= ctx ? 'dense' : 'sink', ...(f.kvType !== undefined ? { kvType: f.kvType } : {}) },
         sampling: { temperature: 0 },
         batchSize: Math.min(512, f.prompt),
       });
@@ -69,6 +71,7 @@ export function registerBench(program: Command): void {
         decode_tok_s: f.gen / decodeS,
         peak_rss_mb: peakRssMb,
         cache: s.stats().policy,
+        kv_type: f.kvType ?? DEFAULT_KV_TYPE,
       };
       if (f.json === true) process.stdout.write(JSON.stringify(r) + '\n');
       else {

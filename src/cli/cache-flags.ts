@@ -1,7 +1,7 @@
 /** Cache-policy flags shared by generate and ppl. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { CACHE_POLICIES, DEFAULT_SINKS, type CacheOptions } from '../cache/registry.js';
-import type { CachePolicyName } from '../cache/types.js';
+import { KV_TYPES, type CachePolicyName, type KvType } from '../cache/types.js';
 import { StreamLlmError } from '../errors.js';
 import { intArg } from './util.js';
 
@@ -11,10 +11,19 @@ export interface CacheFlags {
   window?: number;
   allowOverflow?: boolean;
   sinkToken?: number;
+  kvType?: KvType;
+}
+
+/** `--kv-type f16|f32`, for every command that builds a cache. */
+export function addKvTypeFlag(cmd: Command): Command {
+  return cmd.option('--kv-type <type>', 'stored keys/values: f16 (half the memory and bytes read, as llama.cpp) or f32 (exact)', (v: string) => {
+    if (!(KV_TYPES as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${KV_TYPES.join(', ')}`);
+    return v;
+  });
 }
 
 export function addCacheFlags(cmd: Command): Command {
-  return cmd
+  return addKvTypeFlag(cmd)
     .option(
       '--cache <policy>',
       'KV cache: sink (StreamingLLM), window, dense or recompute',
@@ -31,6 +40,11 @@ export function addCacheFlags(cmd: Command): Command {
 }
 
 export function cacheOptionsFrom(f: CacheFlags): CacheOptions {
+  const o = policyOptionsFrom(f);
+  return f.kvType !== undefined ? { ...o, kvType: f.kvType } : o;
+}
+
+function policyOptionsFrom(f: CacheFlags): CacheOptions {
   const overflow = f.allowOverflow === true;
   if (f.sinks !== undefined && f.cache !== 'sink') {
     throw new StreamLlmError('BAD_ARGUMENT', `--sinks applies to the sink policy, not ${f.cache}`, { context: { field: 'sinks' } });

@@ -1,4 +1,4 @@
-export type { Ops, WeightMatrix, RopeSpec, RopeStyle, Q8Activations } from './types.js';
+export type { Ops, WeightMatrix, RopeSpec, RopeStyle, Q8Activations, KvArray, KvRun } from './types.js';
 export { quantizesActivations } from './types.js';
 export { ScalarOps, scalarOps } from './scalar.js';
 export type { ScalarOpsOptions } from './scalar.js';

@@ -12,10 +12,11 @@
  */
 import { StreamLlmError, requireArg } from '../errors.js';
 import { GgmlType, rowBytes, typeName } from '../tensor/dtype.js';
+import { f32ToF16Saturating, halfTableF32 } from '../tensor/half.js';
 import { dequantize } from '../tensor/quant.js';
 import { isIntegerType, matmulInt } from './scalar-int.js';
 import { attendHeadsReference, runKeys } from './attention.js';
-import { quantizesActivations, type AttentionShape, type KvRun, type Ops, type Q8Activations, type RopeSpec, type WeightMatrix } from './types.js';
+import { quantizesActivations, type AttentionShape, type KvArray, type KvRun, type Ops, type Q8Activations, type RopeSpec, type WeightMatrix } from './types.js';
 
 /** A Float32Array view of F32 weights, made once per matrix (no copy). */
 const f32Views = new WeakMap<Uint8Array, Float32Array>();
@@ -75,8 +76,16 @@ export class ScalarOps implements Ops {
     return new Float32Array(n);
   }
 
+  allocF16(n: number): Uint16Array {
+    return new Uint16Array(n);
+  }
+
   free(): void {
     // The JS heap reclaims buffers by itself.
+  }
+
+  storeF16(dst: Uint16Array, dOff: number, src: Float32Array, sOff: number, n: number): void {
+    for (let i = 0; i < n; i++) dst[dOff + i] = f32ToF16Saturating(src[sOff + i]!);
   }
 
   private row(cols: number): Float32Array {
@@ -226,17 +235,20 @@ export class ScalarOps implements Ops {
     sOff: number,
     q: Float32Array,
     qOff: number,
-    keys: Float32Array,
+    keys: KvArray,
     kOff: number,
     stride: number,
     count: number,
     d: number,
     scale: number,
   ): void {
+    // A 16-bit cache reads through the exact half -> f32 table.
+    const t = keys instanceof Uint16Array ? halfTableF32() : undefined;
     for (let j = 0; j < count; j++) {
       const ko = kOff + j * stride;
       let s = 0;
-      for (let i = 0; i < d; i++) s += q[qOff + i]! * keys[ko + i]!;
+      if (t === undefined) for (let i = 0; i < d; i++) s += q[qOff + i]! * keys[ko + i]!;
+      else for (let i = 0; i < d; i++) s += q[qOff + i]! * t[keys[ko + i]!]!;
       scores[sOff + j] = s * scale;
     }
   }
@@ -246,17 +258,19 @@ export class ScalarOps implements Ops {
     oOff: number,
     w: Float32Array,
     wOff: number,
-    values: Float32Array,
+    values: KvArray,
     vOff: number,
     stride: number,
     count: number,
     d: number,
   ): void {
+    const t = values instanceof Uint16Array ? halfTableF32() : undefined;
     for (let j = 0; j < count; j++) {
       const a = w[wOff + j]!;
       if (a === 0) continue;
       const vo = vOff + j * stride;
-      for (let i = 0; i < d; i++) out[oOff + i] = out[oOff + i]! + a * values[vo + i]!;
+      if (t === undefined) for (let i = 0; i < d; i++) out[oOff + i] = out[oOff + i]! + a * values[vo + i]!;
+      else for (let i = 0; i < d; i++) out[oOff + i] = out[oOff + i]! + a * t[values[vo + i]!]!;
     }
   }
 

@@ -80,8 +80,16 @@ export interface Ops {
    * them without copying); any Float32Array must still work, correctly.
    */
   allocF32(n: number): Float32Array;
-  /** Return a buffer from alloc/allocF32 that will not be used again (optional bookkeeping). */
-  free(buf: Uint8Array | Float32Array): void;
+  /** Allocate n IEEE halves (bit patterns) for a 16-bit KV cache; fast like allocF32's buffers. */
+  allocF16(n: number): Uint16Array;
+  /** Return a buffer from alloc/allocF32/allocF16 that will not be used again (optional bookkeeping). */
+  free(buf: Uint8Array | Float32Array | Uint16Array): void;
+  /**
+   * dst[dOff ..+n) = src[sOff ..+n) as IEEE halves, rounded to nearest even,
+   * saturating at ±65504 (not infinity: one infinite key would make its
+   * head's softmax NaN); NaN stays NaN. How a 16-bit KV cache is written.
+   */
+  storeF16(dst: Uint16Array, dOff: number, src: Float32Array, sOff: number, n: number): void;
   /**
    * Optional: called once by the model loader for each weight matrix it
    * placed in alloc() memory, before any use. A backend may re-lay the data
@@ -132,7 +140,7 @@ export interface Ops {
     sOff: number,
     q: Float32Array,
     qOff: number,
-    keys: Float32Array,
+    keys: KvArray,
     kOff: number,
     stride: number,
     count: number,
@@ -145,7 +153,7 @@ export interface Ops {
     oOff: number,
     w: Float32Array,
     wOff: number,
-    values: Float32Array,
+    values: KvArray,
     vOff: number,
     stride: number,
     count: number,
@@ -176,10 +184,17 @@ export interface Ops {
   attendBatch?(out: Float32Array, oOff: number, q: Float32Array, qOff: number, n: number, runs: readonly KvRun[], nRuns: number, shape: AttentionShape): void;
 }
 
+/**
+ * KV storage: f32, or IEEE half bit patterns (a 16-bit cache, read exactly
+ * as f32 by the attention kernels).
+ */
+export type KvArray = Float32Array | Uint16Array;
+
 /** A run of keys/values: row j of kv head g starts at offset + g·headStride + j·rowStride (elements). */
 export interface KvRun {
-  readonly keys: Float32Array;
-  readonly values: Float32Array;
+  /** Keys and values of one run share a type. */
+  readonly keys: KvArray;
+  readonly values: KvArray;
   readonly offset: number;
   readonly headStride: number;
   readonly rowStride: number;

@@ -30,6 +30,12 @@ export interface LoadOptions {
   readonly tokenizer?: string;
   readonly ops?: Ops;
   readonly onProgress?: (done: number, total: number, tensor: string) => void;
+  /**
+   * Leave the tokenizer out (`tokenizer` is then undefined): for callers that
+   * feed token ids, e.g. `streamllm bench`. A 32000-token vocabulary costs a
+   * few MiB of heap that such a run would never use.
+   */
+  readonly skipTokenizer?: boolean;
 }
 
 export interface LoadedModel {
@@ -118,8 +124,10 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
       // Dispatch on general.architecture; typed errors for unknown archs and unsupported variants.
       const hp = hparamsFromGguf(meta, f.tensors);
       model = loadWeights(hp, ggufTensorSource(f), ops, opts);
-      tokenizer = f.metadata.has('tokenizer.ggml.model') ? tokenizerFromGguf(f) : undefined;
-      if (opts.tokenizer !== undefined) tokenizer = llama2cTokenizer(opts.tokenizer, hp.vocabSize);
+      if (opts.skipTokenizer !== true) {
+        tokenizer = f.metadata.has('tokenizer.ggml.model') ? tokenizerFromGguf(f) : undefined;
+        if (opts.tokenizer !== undefined) tokenizer = llama2cTokenizer(opts.tokenizer, hp.vocabSize);
+      }
       if (f.metadata.has(SINK_TOKEN_KEY)) sinkToken = f.getNumber(SINK_TOKEN_KEY);
     } finally {
       f.close();
@@ -128,10 +136,10 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
     const w = openHfWeights(path);
     try {
       // The tokenizer first: a bad tokenizer.json should fail before gigabytes are read.
-      const files = readHfTokenizerFiles(path);
+      const files = opts.skipTokenizer === true ? undefined : readHfTokenizerFiles(path);
       tokenizer = files === undefined ? undefined : tokenizerFromHf(files, hfTokenizerHints(w));
       model = loadWeights(w.hparams, w.source, ops, opts);
-      if (opts.tokenizer !== undefined) tokenizer = llama2cTokenizer(opts.tokenizer, w.hparams.vocabSize);
+      if (opts.tokenizer !== undefined && opts.skipTokenizer !== true) tokenizer = llama2cTokenizer(opts.tokenizer, w.hparams.vocabSize);
     } finally {
       w.close();
     }
@@ -140,7 +148,7 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
     try {
       const hp = llama2cHparams(ck.config, path);
       model = loadWeights(hp, ck, ops, opts);
-      tokenizer = opts.tokenizer !== undefined ? llama2cTokenizer(opts.tokenizer, hp.vocabSize) : undefined;
+      tokenizer = opts.tokenizer !== undefined && opts.skipTokenizer !== true ? llama2cTokenizer(opts.tokenizer, hp.vocabSize) : undefined;
     } finally {
       ck.close();
     }

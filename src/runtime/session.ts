@@ -218,6 +218,11 @@ export class Session {
     return this.cache.stats();
   }
 
+  /** Bytes of KV storage the cache holds now (bounded for the streaming policies). */
+  get cacheBytes(): number {
+    return this.cache.bytes;
+  }
+
   /** Start over with an empty cache. */
   reset(): void {
     this.cache.reset();

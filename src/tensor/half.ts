@@ -47,6 +47,16 @@ export function f16ToF32(h: number): number {
   return halfTableF32()[h & 0xffff]!;
 }
 
+/**
+ * f32ToF16, but finite at the top: magnitudes that would round to infinity
+ * (infinities included) give ±65504. NaN stays NaN. A 16-bit KV cache is
+ * written this way (see Ops.storeF16).
+ */
+export function f32ToF16Saturating(x: number): number {
+  const h = f32ToF16(x);
+  return (h & 0x7fff) === 0x7c00 ? (h & 0x8000) | 0x7bff : h;
+}
+
 /** f32 -> f16 bits with round-to-nearest-even, as ggml's conversion does. */
 export function f32ToF16(x: number): number {
   f32[0] = x;

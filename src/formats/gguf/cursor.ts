@@ -177,6 +177,26 @@ export class HeaderCursor {
   }
 
   /** A GGUF string: u64 byte length + UTF-8 bytes (not NUL-terminated). */
+  /** Moves past `n` bytes (e.g. a string being skipped); GGUF_TRUNCATED if the file ends first. */
+  skip(n: number, field: string): void {
+    if (n > this.remaining) {
+      throw this.fail('GGUF_TRUNCATED', `'${field}' runs ${n - this.remaining} bytes past the end of the file`, {
+        offset: this.pos,
+        field,
+        expected: this.pos + n,
+        actual: this.src.size,
+      });
+    }
+    this.pos += n;
+  }
+
+  /** Copies the file's bytes [from, to) (already walked, so in bounds) into a new array. */
+  copy(from: number, to: number): Uint8Array {
+    const bytes = new Uint8Array(to - from);
+    this.src.read(from, bytes);
+    return bytes;
+  }
+
   str(field: string): string {
     const len = this.count(field, 1, MAX_STRING_BYTES);
     if (len === 0) return '';

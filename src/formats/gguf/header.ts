@@ -12,8 +12,8 @@
  * the engine can trust a GgufTensorInfo: in-bounds, aligned, sane shape.
  */
 import { typeName, typeTraits } from '../../tensor/dtype.js';
-import { HeaderCursor } from './cursor.js';
-import type { ByteSource } from './source.js';
+import { HeaderCursor, MAX_STRING_BYTES } from './cursor.js';
+import { bufferSource, type ByteSource } from './source.js';
 import {
   GGUF_DEFAULT_ALIGNMENT,
   GGUF_MAGIC,
@@ -216,9 +216,65 @@ function readArray(c: HeaderCursor, key: string, depth: number): GgufArray {
   }
   const itemType = readValueType(c, key);
   const n = c.count(key, VALUE_MIN_BYTES[itemType]);
+  if (n >= LAZY_MIN_ITEMS && depth === 0 && (itemType === GgufValueType.STRING || hasFixedSize(itemType))) {
+    // Walked (every length checked against the file) but not decoded: see LazyArray.
+    const start = c.pos;
+    if (itemType === GgufValueType.STRING) {
+      for (let i = 0; i < n; i++) c.skip(c.count(key, 1, MAX_STRING_BYTES), key);
+    } else {
+      c.skip(n * VALUE_MIN_BYTES[itemType], key);
+    }
+    return new LazyArray(itemType, n, c.copy(start, c.pos), key);
+  }
   const items: GgufValue[] = new Array<GgufValue>(n);
   for (let i = 0; i < n; i++) items[i] = readValue(c, itemType, key, depth + 1);
   return { itemType, items };
+}
+
+/**
+ * Top-level arrays at least this long (a vocabulary's tokens, scores and
+ * types) are decoded on first use. Decoding a 32000-token vocabulary up front
+ * made ~100k short-lived JS values at open, and the garbage collector's young
+ * generation grew to hold them: ~3 MiB more peak RSS for runs that never
+ * tokenize (`streamllm bench`, `inspect`).
+ */
+const LAZY_MIN_ITEMS = 4096;
+
+function hasFixedSize(t: GgufValueType): boolean {
+  // BOOL is excluded: its bytes must be checked (0/1) at open, like a scalar bool.
+  return t !== GgufValueType.BOOL && t !== GgufValueType.STRING && t !== GgufValueType.ARRAY;
+}
+
+/**
+ * A GgufArray whose items are decoded (once, then kept) from a copy of their
+ * bytes when `items` is first read. Lengths were validated when the header
+ * was walked, so decoding cannot fail. `items` is an own enumerable
+ * accessor, so JSON.stringify and spreads see it like a plain array's.
+ */
+class LazyArray implements GgufArray {
+  declare readonly items: readonly GgufValue[];
+
+  constructor(
+    readonly itemType: GgufValueType,
+    n: number,
+    bytes: Uint8Array,
+    key: string,
+  ) {
+    let decoded: GgufValue[] | undefined;
+    let raw: Uint8Array | undefined = bytes;
+    Object.defineProperty(this, 'items', {
+      enumerable: true,
+      get: (): readonly GgufValue[] => {
+        if (decoded === undefined) {
+          const c = new HeaderCursor(bufferSource(raw!, key));
+          decoded = new Array<GgufValue>(n);
+          for (let i = 0; i < n; i++) decoded[i] = readValue(c, itemType, key, 1);
+          raw = undefined;
+        }
+        return decoded;
+      },
+    });
+  }
 }
 
 function readAlignment(c: HeaderCursor, metadata: ReadonlyMap<string, GgufEntry>, at: number): number {

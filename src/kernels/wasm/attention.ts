@@ -13,7 +13,9 @@ import type { ThreadPool } from './pool.js';
 import { Region, type Staging } from './staging.js';
 
 /** i32 words per run descriptor (asm/attention.ts RUN_WORDS). */
-const RUN_WORDS = 6;
+const RUN_WORDS = 7;
+/** The descriptor's element-type word: asm/attention.ts RUN_F16. */
+const RUN_F16 = 1;
 /** f32 -> its bit pattern, for the scale argument word of OP_ATTEND. */
 const F32_BITS = new Float32Array(1);
 const I32_OF_F32 = new Int32Array(F32_BITS.buffer);
@@ -51,12 +53,15 @@ export class WasmAttention {
         total += r.count;
         const o = (t * nRuns + i) * RUN_WORDS;
         const span = r.count === 0 ? 0 : (r.count - 1) * r.rowStride + (kvHeads - 1) * r.headStride + d;
-        words[o] = r.count === 0 ? 0 : st.f32(r.keys, r.offset, span, 'in', 'keys');
-        words[o + 1] = r.count === 0 ? 0 : st.f32(r.values, r.offset, span, 'in', 'values');
+        const f16 = r.keys instanceof Uint16Array;
+        if (f16 !== r.values instanceof Uint16Array) requireArg(false, 'a run\'s keys and values must both be f32 or both f16', { field: 'runs' });
+        words[o] = r.count === 0 ? 0 : st.kv(r.keys, r.offset, span, 'keys');
+        words[o + 1] = r.count === 0 ? 0 : st.kv(r.values, r.offset, span, 'values');
         words[o + 2] = r.headStride;
         words[o + 3] = r.rowStride;
         words[o + 4] = r.count;
         words[o + 5] = r.firstDistance;
+        words[o + 6] = f16 ? RUN_F16 : 0;
       }
       most = Math.max(most, total);
       work += total;

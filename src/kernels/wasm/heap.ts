@@ -70,6 +70,10 @@ export class WasmHeap {
     return new Uint8Array(this.buf, off, len);
   }
 
+  u16(off: number, n: number): Uint16Array {
+    return new Uint16Array(this.buf, off, n);
+  }
+
   f32(off: number, n: number): Float32Array {
     return new Float32Array(this.buf, off, n);
   }

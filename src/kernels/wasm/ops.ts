@@ -19,7 +19,7 @@ import { availableParallelism } from 'node:os';
 import { StreamLlmError, requireArg } from '../../errors.js';
 import { GgmlType, rowBytes, typeName } from '../../tensor/dtype.js';
 import { halfTableF32 } from '../../tensor/half.js';
-import { quantizesActivations, type AttentionShape, type KvRun, type Ops, type Q8Activations, type RopeSpec, type WeightMatrix } from '../types.js';
+import { quantizesActivations, type AttentionShape, type KvArray, type KvRun, type Ops, type Q8Activations, type RopeSpec, type WeightMatrix } from '../types.js';
 import { WasmAttention } from './attention.js';
 import { CTL_WORDS } from './control.js';
 import { MAX_WASM_BYTES, WasmHeap } from './heap.js';
@@ -158,7 +158,11 @@ export class WasmOps implements Ops, Disposable {
     return this.heap.f32(this.heap.alloc(n * 4), n);
   }
 
-  free(buf: Uint8Array | Float32Array): void {
+  allocF16(n: number): Uint16Array {
+    return this.heap.u16(this.heap.alloc(n * 2), n);
+  }
+
+  free(buf: Uint8Array | Float32Array | Uint16Array): void {
     if (this.heap.owns(buf)) this.heap.release(buf.byteOffset);
   }
 
@@ -324,25 +328,44 @@ export class WasmOps implements Ops, Disposable {
     }
   }
 
-  dotRows(scores: Float32Array, sOff: number, q: Float32Array, qOff: number, keys: Float32Array, kOff: number, stride: number, count: number, d: number, scale: number): void {
+  dotRows(scores: Float32Array, sOff: number, q: Float32Array, qOff: number, keys: KvArray, kOff: number, stride: number, count: number, d: number, scale: number): void {
     if (count <= 0) return;
     const st = this.staging;
     try {
-      const kp = st.f32(keys, kOff, (count - 1) * stride + d, 'in', 'keys');
+      const kp = st.kv(keys, kOff, (count - 1) * stride + d, 'keys');
       const qp = st.f32(q, qOff, d, 'in', 'q');
-      this.k.dotRows(st.f32(scores, sOff, count, 'out', 'scores'), qp, kp, stride, count, d, scale);
+      const sp = st.f32(scores, sOff, count, 'out', 'scores');
+      if (keys instanceof Uint16Array) this.k.dotRowsH(sp, qp, kp, stride, count, d, scale);
+      else this.k.dotRows(sp, qp, kp, stride, count, d, scale);
     } finally {
       st.finish();
     }
   }
 
-  axpyRows(out: Float32Array, oOff: number, w: Float32Array, wOff: number, values: Float32Array, vOff: number, stride: number, count: number, d: number): void {
+  axpyRows(out: Float32Array, oOff: number, w: Float32Array, wOff: number, values: KvArray, vOff: number, stride: number, count: number, d: number): void {
     if (count <= 0) return;
     const st = this.staging;
     try {
-      const vp = st.f32(values, vOff, (count - 1) * stride + d, 'in', 'values');
+      const vp = st.kv(values, vOff, (count - 1) * stride + d, 'values');
       const wp = st.f32(w, wOff, count, 'in', 'w');
-      this.k.axpyRows(st.f32(out, oOff, d, 'inout', 'out'), wp, vp, stride, count, d);
+      const op = st.f32(out, oOff, d, 'inout', 'out');
+      if (values instanceof Uint16Array) this.k.axpyRowsH(op, wp, vp, stride, count, d);
+      else this.k.axpyRows(op, wp, vp, stride, count, d);
+    } finally {
+      st.finish();
+    }
+  }
+
+  storeF16(dst: Uint16Array, dOff: number, src: Float32Array, sOff: number, n: number): void {
+    if (n <= 0) return;
+    const st = this.staging;
+    try {
+      // Output: a 16-bit cache lives in this memory (allocF16); anything else is written back by hand.
+      const owned = this.heap.owns(dst);
+      if (owned) requireArg(Number.isInteger(dOff) && dOff >= 0 && dOff + n <= dst.length, `storeF16: elements ${dOff}..${dOff + n} are outside an array of ${dst.length}`, { field: 'dst' });
+      const dp = owned ? dst.byteOffset + dOff * 2 : st.f16(new Uint16Array(n), 0, n, 'dst');
+      this.k.storeF16(dp, st.f32(src, sOff, n, 'in', 'src'), n);
+      if (!owned) dst.set(this.heap.u16(dp, n), dOff);
     } finally {
       st.finish();
     }

@@ -38,6 +38,22 @@ export class Staging {
     return ptr;
   }
 
+  /** Byte address of arr[start .. start + len) (IEEE halves of a 16-bit KV cache), read only. */
+  f16(arr: Uint16Array, start: number, len: number, what: string): number {
+    if (!(Number.isInteger(start) && start >= 0 && len >= 0 && start + len <= arr.length)) {
+      requireArg(false, `${what}: elements ${start}..${start + len} are outside an array of ${arr.length}`, { field: what });
+    }
+    if (this.heap.owns(arr)) return arr.byteOffset + start * 2;
+    const ptr = this.take(len * 2);
+    this.heap.u16(ptr, len).set(arr.subarray(start, start + len));
+    return ptr;
+  }
+
+  /** f32 or f16 KV storage (see f32/f16), read only. */
+  kv(arr: Float32Array | Uint16Array, start: number, len: number, what: string): number {
+    return arr instanceof Uint16Array ? this.f16(arr, start, len, what) : this.f32(arr, start, len, 'in', what);
+  }
+
   /** Byte address of the first `len` bytes of `bytes` (weights), read only. */
   bytes(bytes: Uint8Array, len: number, what: string): number {
     if (len > bytes.length) requireArg(false, `${what}: needs ${len} bytes, has ${bytes.length}`, { field: what });
