@@ -6,7 +6,7 @@
  * untimed 32-token pass, then --reps timed prefills of --prompt tokens in
  * one batch from an empty cache, reported per prefill.
  *
- *   node --import tsx bench/decode-profile.ts --model bench/out/llama-110m-q8_0.gguf [--threads 1] [--prompt 128] [--gen 64]
+ *   node --import tsx bench/decode-profile.ts --model bench/out/llama-110m-q8_0.gguf [--threads 1] [--prompt 128] [--gen 64] [--kv-type f32|f16]
  *   node --import tsx bench/decode-profile.ts --model bench/out/llama-110m-q4_0.gguf --phase prefill --threads 2 [--reps 5]
  */
 import { basename } from 'node:path';
@@ -26,12 +26,13 @@ const threads = Number(a.get('threads') ?? 1);
 const prompt = Number(a.get('prompt') ?? 128);
 const gen = Number(a.get('gen') ?? 64);
 const reps = Number(a.get('reps') ?? 5);
+const kvType = (a.get('kv-type') ?? 'f32') as 'f32' | 'f16';
 const ops = await createWasmOps({ threads });
 try {
   const m = loadModel(file, { ops });
   const V = m.hparams.vocabSize;
   const ids = Array.from({ length: prompt }, (_, i) => (i === 0 ? 1 : (i * 2654435761) % V));
-  const s = m.createSession({ cache: { policy: 'dense' }, sampling: { temperature: 0 }, batchSize: Math.min(512, prompt) });
+  const s = m.createSession({ cache: { policy: 'dense', kvType }, sampling: { temperature: 0 }, batchSize: Math.min(512, prompt) });
   // Warm-up: decode times steps after the prompt; prefill times fresh prompts after a short one.
   if (phase === 'decode') {
     s.prefill(ids);
@@ -73,7 +74,7 @@ try {
   console.error(`${file} (${(ops as Ops).name}), ${what}: ${total.toFixed(3)} ms per ${unit} (${rate.toFixed(1)} tok/s)`);
   for (const r of rows) console.error(`  ${r.op.padEnd(12)} ${r.ms.toFixed(3)} ms  ${((100 * r.ms) / total).toFixed(1)}%`);
   console.error(`  ${'other JS'.padEnd(12)} ${(total - inOps).toFixed(3)} ms  ${((100 * (total - inOps)) / total).toFixed(1)}%`);
-  const command = `node --import tsx bench/decode-profile.ts --model ${file}${phase === 'prefill' ? ` --phase prefill --reps ${reps}` : ` --gen ${gen}`} --threads ${threads} --prompt ${prompt}`;
+  const command = `node --import tsx bench/decode-profile.ts --model ${file}${phase === 'prefill' ? ` --phase prefill --reps ${reps}` : ` --gen ${gen}`} --threads ${threads} --prompt ${prompt} --kv-type ${kvType}`;
   const result = { machine: machine(), command, phase, unit, ms: total, tok_s: rate, ops: rows, other_js_ms: total - inOps };
   console.log(JSON.stringify(result, null, 2));
   saveResult(`${phase}-profile-${basename(file, '.gguf')}-x${threads}`, result);
