@@ -15,7 +15,7 @@
  * elements, count, firstDistance, and the element type (RUN_F32 or RUN_F16:
  * one attention can mix them, e.g. a 16-bit cache and the f32 batch).
  */
-import { axpyGroupH, dotGroupH } from './half-kv';
+import { axpyGroupH, dotGroupH, foldable } from './half-kv';
 import { axpyGroup, dotGroup, softmax } from './vector';
 
 export const RUN_WORDS: i32 = 7;
@@ -30,6 +30,8 @@ const RUN_F16: i32 = 1;
  */
 export function attendRange(out: usize, q: usize, h0: i32, h1: i32, group: i32, d: i32, scale: f32, runs: usize, nRuns: i32, scores: usize, hs: usize, slopes: usize): void {
   const qs = <usize>d << 2;
+  // One check for all the heads' queries (half-kv.ts FOLD_LIMIT); false only for queries ≥ 2^16.
+  const folded = foldable(q + <usize>h0 * qs, (h1 - h0) * d);
   let total = 0;
   for (let r = 0; r < nRuns; r++) {
     const p = runs + <usize>(r * RUN_WORDS) * 4;
@@ -44,7 +46,7 @@ export function attendRange(out: usize, q: usize, h0: i32, h1: i32, group: i32, 
     if (f16) {
       for (let j = 0; j < count; j += 4) {
         for (let h = h0; h < h1; h++) {
-          dotGroupH(scores + <usize>(h - h0) * hs + tb, q + <usize>h * qs, keys + <usize>(h / group) * hb, sb, j, count, d, scale);
+          dotGroupH(scores + <usize>(h - h0) * hs + tb, q + <usize>h * qs, keys + <usize>(h / group) * hb, sb, j, count, d, scale, folded);
         }
       }
     } else {

@@ -25,12 +25,39 @@ import { f32At, hsum } from './common';
 const HALF_MASK: u32 = 0x8fffe000;
 const TWO_112: f32 = 5.192296858534828e33;
 
+/** Halves 0..3 of v as f32 times 2^-112 (the multiply by 2^112 is left to the caller: see the file comment). */
+@inline function rawLo(v: v128): v128 {
+  return v128.and(i32x4.shl(i32x4.extend_low_i16x8_s(v), 13), i32x4.splat(HALF_MASK));
+}
+
+@inline function rawHi(v: v128): v128 {
+  return v128.and(i32x4.shl(i32x4.extend_high_i16x8_s(v), 13), i32x4.splat(HALF_MASK));
+}
+
 @inline function halvesLo(v: v128): v128 {
-  return f32x4.mul(v128.and(i32x4.shl(i32x4.extend_low_i16x8_s(v), 13), i32x4.splat(HALF_MASK)), f32x4.splat(TWO_112));
+  return f32x4.mul(rawLo(v), f32x4.splat(TWO_112));
 }
 
 @inline function halvesHi(v: v128): v128 {
-  return f32x4.mul(v128.and(i32x4.shl(i32x4.extend_high_i16x8_s(v), 13), i32x4.splat(HALF_MASK)), f32x4.splat(TWO_112));
+  return f32x4.mul(rawHi(v), f32x4.splat(TWO_112));
+}
+
+/**
+ * Queries below 2^16 in magnitude may carry the 2^112 instead of every key
+ * (q·2^112 stays finite): the products, and so the sums, are the same
+ * numbers (both factors are exact scalings), with 2 multiplies per 8 key
+ * values instead of 8. Softmax weights (≤ 1) always can.
+ */
+const FOLD_LIMIT: f32 = 65536;
+
+/** True if every |q[i]|, i < n, is below FOLD_LIMIT (NaN is not). */
+export function foldable(q: usize, n: i32): bool {
+  let m = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) m = f32x4.max(m, f32x4.abs(v128.load(f32At(q, i))));
+  let ok = i32x4.all_true(f32x4.lt(m, f32x4.splat(FOLD_LIMIT)));
+  for (; i < n; i++) ok = ok && abs(load<f32>(f32At(q, i))) < FOLD_LIMIT;
+  return ok;
 }
 
 @inline function half(p: usize): f32 {
@@ -42,27 +69,48 @@ const TWO_112: f32 = 5.192296858534828e33;
   return base + (<usize>i << 1);
 }
 
-/** dotGroup (vector.ts) over f16 keys; sb is the row stride in bytes. */
-@inline export function dotGroupH(scores: usize, q: usize, keys: usize, sb: usize, j: i32, count: i32, d: i32, scale: f32): void {
+/**
+ * dotGroup (vector.ts) over f16 keys; sb is the row stride in bytes. With
+ * `folded` (foldable(q)), the query carries the 2^112.
+ */
+@inline export function dotGroupH(scores: usize, q: usize, keys: usize, sb: usize, j: i32, count: i32, d: i32, scale: f32, folded: bool): void {
   const k0 = keys + <usize>j * sb;
   const k1 = j + 1 < count ? k0 + sb : k0;
   const k2 = j + 2 < count ? k0 + 2 * sb : k0;
   const k3 = j + 3 < count ? k0 + 3 * sb : k0;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let i = 0;
-  for (; i + 8 <= d; i += 8) {
-    const qa = v128.load(f32At(q, i));
-    const qb = v128.load(f32At(q, i + 4));
-    const o = <usize>i << 1;
-    const v0 = v128.load(k0 + o), v1 = v128.load(k1 + o), v2 = v128.load(k2 + o), v3 = v128.load(k3 + o);
-    a0 = f32x4.add(a0, f32x4.mul(qa, halvesLo(v0)));
-    a1 = f32x4.add(a1, f32x4.mul(qa, halvesLo(v1)));
-    a2 = f32x4.add(a2, f32x4.mul(qa, halvesLo(v2)));
-    a3 = f32x4.add(a3, f32x4.mul(qa, halvesLo(v3)));
-    a0 = f32x4.add(a0, f32x4.mul(qb, halvesHi(v0)));
-    a1 = f32x4.add(a1, f32x4.mul(qb, halvesHi(v1)));
-    a2 = f32x4.add(a2, f32x4.mul(qb, halvesHi(v2)));
-    a3 = f32x4.add(a3, f32x4.mul(qb, halvesHi(v3)));
+  if (folded) {
+    const t = f32x4.splat(TWO_112);
+    for (; i + 8 <= d; i += 8) {
+      const qa = f32x4.mul(v128.load(f32At(q, i)), t);
+      const qb = f32x4.mul(v128.load(f32At(q, i + 4)), t);
+      const o = <usize>i << 1;
+      const v0 = v128.load(k0 + o), v1 = v128.load(k1 + o), v2 = v128.load(k2 + o), v3 = v128.load(k3 + o);
+      a0 = f32x4.add(a0, f32x4.mul(qa, rawLo(v0)));
+      a1 = f32x4.add(a1, f32x4.mul(qa, rawLo(v1)));
+      a2 = f32x4.add(a2, f32x4.mul(qa, rawLo(v2)));
+      a3 = f32x4.add(a3, f32x4.mul(qa, rawLo(v3)));
+      a0 = f32x4.add(a0, f32x4.mul(qb, rawHi(v0)));
+      a1 = f32x4.add(a1, f32x4.mul(qb, rawHi(v1)));
+      a2 = f32x4.add(a2, f32x4.mul(qb, rawHi(v2)));
+      a3 = f32x4.add(a3, f32x4.mul(qb, rawHi(v3)));
+    }
+  } else {
+    for (; i + 8 <= d; i += 8) {
+      const qa = v128.load(f32At(q, i));
+      const qb = v128.load(f32At(q, i + 4));
+      const o = <usize>i << 1;
+      const v0 = v128.load(k0 + o), v1 = v128.load(k1 + o), v2 = v128.load(k2 + o), v3 = v128.load(k3 + o);
+      a0 = f32x4.add(a0, f32x4.mul(qa, halvesLo(v0)));
+      a1 = f32x4.add(a1, f32x4.mul(qa, halvesLo(v1)));
+      a2 = f32x4.add(a2, f32x4.mul(qa, halvesLo(v2)));
+      a3 = f32x4.add(a3, f32x4.mul(qa, halvesLo(v3)));
+      a0 = f32x4.add(a0, f32x4.mul(qb, halvesHi(v0)));
+      a1 = f32x4.add(a1, f32x4.mul(qb, halvesHi(v1)));
+      a2 = f32x4.add(a2, f32x4.mul(qb, halvesHi(v2)));
+      a3 = f32x4.add(a3, f32x4.mul(qb, halvesHi(v3)));
+    }
   }
   if (i + 4 <= d) {
     // A last group of 4 in SIMD too, so the lanes sum as dotGroup's do (bit-equal results).
@@ -99,21 +147,23 @@ const TWO_112: f32 = 5.192296858534828e33;
   const c2: f32 = j + 2 < count ? load<f32>(f32At(w, j + 2)) : 0;
   const c3: f32 = j + 3 < count ? load<f32>(f32At(w, j + 3)) : 0;
   const w0 = f32x4.splat(c0), w1 = f32x4.splat(c1), w2 = f32x4.splat(c2), w3 = f32x4.splat(c3);
+  // Weights (softmax outputs, ≤ 1; callers pass nothing larger) carry the 2^112: see FOLD_LIMIT.
+  const f0 = f32x4.splat(c0 * TWO_112), f1 = f32x4.splat(c1 * TWO_112), f2 = f32x4.splat(c2 * TWO_112), f3 = f32x4.splat(c3 * TWO_112);
   let i = 0;
   for (; i + 8 <= d; i += 8) {
     const o = <usize>i << 1;
     const r0 = v128.load(v0 + o), r1 = v128.load(v1 + o), r2 = v128.load(v2 + o), r3 = v128.load(v3 + o);
     let lo = v128.load(f32At(out, i));
-    lo = f32x4.add(lo, f32x4.mul(w0, halvesLo(r0)));
-    lo = f32x4.add(lo, f32x4.mul(w1, halvesLo(r1)));
-    lo = f32x4.add(lo, f32x4.mul(w2, halvesLo(r2)));
-    lo = f32x4.add(lo, f32x4.mul(w3, halvesLo(r3)));
+    lo = f32x4.add(lo, f32x4.mul(f0, rawLo(r0)));
+    lo = f32x4.add(lo, f32x4.mul(f1, rawLo(r1)));
+    lo = f32x4.add(lo, f32x4.mul(f2, rawLo(r2)));
+    lo = f32x4.add(lo, f32x4.mul(f3, rawLo(r3)));
     v128.store(f32At(out, i), lo);
     let hi = v128.load(f32At(out, i + 4));
-    hi = f32x4.add(hi, f32x4.mul(w0, halvesHi(r0)));
-    hi = f32x4.add(hi, f32x4.mul(w1, halvesHi(r1)));
-    hi = f32x4.add(hi, f32x4.mul(w2, halvesHi(r2)));
-    hi = f32x4.add(hi, f32x4.mul(w3, halvesHi(r3)));
+    hi = f32x4.add(hi, f32x4.mul(f0, rawHi(r0)));
+    hi = f32x4.add(hi, f32x4.mul(f1, rawHi(r1)));
+    hi = f32x4.add(hi, f32x4.mul(f2, rawHi(r2)));
+    hi = f32x4.add(hi, f32x4.mul(f3, rawHi(r3)));
     v128.store(f32At(out, i + 4), hi);
   }
   if (i + 4 <= d) {
@@ -139,13 +189,25 @@ const TWO_112: f32 = 5.192296858534828e33;
 /** dotRows over f16 keys (stride in elements). */
 export function dotRowsH(scores: usize, q: usize, keys: usize, stride: i32, count: i32, d: i32, scale: f32): void {
   const sb = <usize>stride << 1;
-  for (let j = 0; j < count; j += 4) dotGroupH(scores, q, keys, sb, j, count, d, scale);
+  const folded = foldable(q, d);
+  for (let j = 0; j < count; j += 4) dotGroupH(scores, q, keys, sb, j, count, d, scale, folded);
 }
 
 /** axpyRows over f16 values (stride in elements). */
 export function axpyRowsH(out: usize, w: usize, values: usize, stride: i32, count: i32, d: i32): void {
   const sb = <usize>stride << 1;
   for (let j = 0; j < count; j += 4) axpyGroupH(out, w, values, sb, j, count, d);
+}
+
+/** dst[0..n) (f32) = src[0..n) (halves), exactly (exponent 31 as in the file comment). */
+export function loadF16(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v = v128.load(halfAt(src, i));
+    v128.store(f32At(dst, i), halvesLo(v));
+    v128.store(f32At(dst, i + 4), halvesHi(v));
+  }
+  for (; i < n; i++) store<f32>(f32At(dst, i), half(halfAt(src, i)));
 }
 
 /** |x| bits below this (2^-14) are subnormal halves. */

@@ -15,5 +15,5 @@ export function heapBase(): usize {
   return __heap_base;
 }
 export { attendHeads } from './attention';
-export { dotRowsH, axpyRowsH, storeF16 } from './half-kv';
+export { dotRowsH, axpyRowsH, storeF16, loadF16 } from './half-kv';
 export { packedRows, packScratchBytes, packMatrix, dequantPacked } from './packed';

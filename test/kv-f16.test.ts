@@ -91,18 +91,21 @@ for (const [name, make] of BACKENDS) {
     }
   });
 
-  test(`${name}: dotRows / axpyRows over halves equal the same kernels on the halves widened to f32 (d 67, stride 70)`, async () => {
+  test(`${name}: dotRows / axpyRows over halves equal the same kernels on the halves widened to f32 (d 67, stride 70; small and ≥ 2^16 queries)`, async () => {
     const ops = await make();
     const count = 37, d = 67, stride = 70;
     const keys = toHalves(rand(9 + count * stride, 3));
     const q = rand(3 + d, 2);
-    for (const own of [true, false]) {
+    const bigQ = Float32Array.from(q);
+    bigQ[40] = 70000; // past half-kv.ts FOLD_LIMIT: the kernel's other path
+    for (const [own, qq] of [[true, q], [false, q], [true, bigQ]] as const) {
       const a = new Float32Array(2 + count);
       const b = new Float32Array(2 + count);
-      ops.dotRows(a, 2, q, 3, halves(ops, keys, own), 9, stride, count, d, 0.125);
-      ops.dotRows(b, 2, q, 3, widen(keys), 9, stride, count, d, 0.125);
-      sameBits(`dotRows own=${own}`, a, b);
-      assert.ok(a.slice(2).every((v) => v !== 0));
+      ops.dotRows(a, 2, qq, 3, halves(ops, keys, own), 9, stride, count, d, 0.125);
+      ops.dotRows(b, 2, qq, 3, widen(keys), 9, stride, count, d, 0.125);
+      sameBits(`dotRows own=${own} max|q|=${Math.max(...qq.map(Math.abs))}`, a, b);
+    }
+    for (const own of [true, false]) {
       const w = rand(4 + count);
       const o1 = rand(1 + d);
       const o2 = Float32Array.from(o1);
@@ -121,6 +124,14 @@ for (const [name, make] of BACKENDS) {
     const batchV = rand(9 * kvHeads * d);
     const q = rand(nHeads * d);
     const slopes = Float32Array.from({ length: nHeads }, (_, h) => 2 ** (-(h + 1)));
+    const bigQ = Float32Array.from(q);
+    bigQ[3 * d + 5] = -1e5; // past half-kv.ts FOLD_LIMIT: every head takes the other path
+    const big = new Float32Array(nHeads * d);
+    const bigRef = new Float32Array(nHeads * d);
+    const runs1 = (k: KvArray, v: KvArray): KvRun[] => [{ keys: k, values: v, offset: 0, headStride: 50 * d, rowStride: d, count: 50, firstDistance: 49 }];
+    ops.attendHeads(big, 0, bigQ, 0, runs1(halves(ops, store, true), halves(ops, storeV, true)), 1, { nHeads, kvHeads, headDim: d, scale: 1e-4 });
+    ops.attendHeads(bigRef, 0, bigQ, 0, runs1(widen(store), widen(storeV)), 1, { nHeads, kvHeads, headDim: d, scale: 1e-4 });
+    sameBits('attendHeads, a query ≥ 2^16', big, bigRef);
     for (const alibi of [false, true]) {
       const shape = { nHeads, kvHeads, headDim: d, scale: 0.3, ...(alibi ? { alibiSlopes: slopes } : {}) };
       const runs = (k: KvArray, v: KvArray): KvRun[] => [
@@ -172,7 +183,7 @@ const modelPath = join(dir, 'kv16.gguf');
 writeRandomLlama(modelPath, { hparams: HP, seed: 5 });
 const stream = Array.from({ length: 150 }, (_, i) => (i * 29 + 3) % 64);
 
-test('caches with kvType f16: half the bytes, logits close to f32 but not equal, batched equals token by token', async () => {
+test('caches with kvType f16: half the bytes, logits close to f32 but not equal, batched (over several batches) equals token by token', async () => {
   const ops = track(await createWasmOps({ threads: 2, minParallelWork: 0 }));
   for (const engine of [scalarOps, ops]) {
     const m = loadModel(modelPath, { ops: engine });
@@ -203,8 +214,9 @@ test('caches with kvType f16: half the bytes, logits close to f32 but not equal,
       const tol = engine === scalarOps ? 1e-4 : 1e-3;
       assert.ok(worst < tol, `${label}: batched vs one-by-one differ by ${worst}`);
     }
-    const d32 = m.createSession({ cache: { policy: 'dense', kvType: 'f32' } });
-    const d16 = m.createSession({ cache: { policy: 'dense', kvType: 'f16' } });
+    // One token per batch: no prefill scratch, only the stored rows.
+    const d32 = m.createSession({ cache: { policy: 'dense', kvType: 'f32' }, batchSize: 1 });
+    const d16 = m.createSession({ cache: { policy: 'dense', kvType: 'f16' }, batchSize: 1 });
     d32.prefill(stream.slice(0, 10));
     d16.prefill(stream.slice(0, 10));
     assert.equal(d16.cacheBytes * 2, d32.cacheBytes);

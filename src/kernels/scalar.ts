@@ -88,6 +88,11 @@ export class ScalarOps implements Ops {
     for (let i = 0; i < n; i++) dst[dOff + i] = f32ToF16Saturating(src[sOff + i]!);
   }
 
+  loadF16(dst: Float32Array, dOff: number, src: Uint16Array, sOff: number, n: number): void {
+    const t = halfTableF32();
+    for (let i = 0; i < n; i++) dst[dOff + i] = t[src[sOff + i]!]!;
+  }
+
   private row(cols: number): Float32Array {
     if (this.scratch.length < cols) this.scratch = new Float32Array(cols);
     return this.scratch;

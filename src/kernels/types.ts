@@ -90,6 +90,8 @@ export interface Ops {
    * head's softmax NaN); NaN stays NaN. How a 16-bit KV cache is written.
    */
   storeF16(dst: Uint16Array, dOff: number, src: Float32Array, sOff: number, n: number): void;
+  /** dst[dOff ..+n) = the halves src[sOff ..+n) as f32, exactly. */
+  loadF16(dst: Float32Array, dOff: number, src: Uint16Array, sOff: number, n: number): void;
   /**
    * Optional: called once by the model loader for each weight matrix it
    * placed in alloc() memory, before any use. A backend may re-lay the data

@@ -6,7 +6,7 @@
  * axpyRows, so the values equal attendHeadsReference's.
  */
 import { requireArg } from '../../errors.js';
-import type { AttentionShape, KvRun } from '../types.js';
+import type { AttentionShape, KvArray, KvRun } from '../types.js';
 import type { WasmHeap } from './heap.js';
 import type { KernelExports } from './module.js';
 import type { ThreadPool } from './pool.js';
@@ -92,6 +92,37 @@ export class WasmAttention {
     if (group > 1 && chunk % group !== 0 && nHeads / threads >= group) chunk = Math.ceil(chunk / group) * group;
     const scores = this.scores.ensure(hs * chunk * threads);
     this.pool!.attend([op, qp, nHeads, group, d, I32_OF_F32[0]!, runsPtr, nRuns, scores, hs, slopes, chunk, 1]);
+  }
+
+  /** Ops.dotRows over f32 or f16 keys; `st` is finished by the caller. */
+  dotRows(st: Staging, scores: Float32Array, sOff: number, q: Float32Array, qOff: number, keys: KvArray, kOff: number, stride: number, count: number, d: number, scale: number): void {
+    if (count <= 0) return;
+    const kp = st.kv(keys, kOff, (count - 1) * stride + d, 'keys');
+    const qp = st.f32(q, qOff, d, 'in', 'q');
+    const sp = st.f32(scores, sOff, count, 'out', 'scores');
+    if (keys instanceof Uint16Array) this.k.dotRowsH(sp, qp, kp, stride, count, d, scale);
+    else this.k.dotRows(sp, qp, kp, stride, count, d, scale);
+  }
+
+  /** Ops.axpyRows over f32 or f16 values; `st` is finished by the caller. */
+  axpyRows(st: Staging, out: Float32Array, oOff: number, w: Float32Array, wOff: number, values: KvArray, vOff: number, stride: number, count: number, d: number): void {
+    if (count <= 0) return;
+    const vp = st.kv(values, vOff, (count - 1) * stride + d, 'values');
+    const wp = st.f32(w, wOff, count, 'in', 'w');
+    const op = st.f32(out, oOff, d, 'inout', 'out');
+    if (values instanceof Uint16Array) this.k.axpyRowsH(op, wp, vp, stride, count, d);
+    else this.k.axpyRows(op, wp, vp, stride, count, d);
+  }
+
+  /** Ops.storeF16 (asm/half-kv.ts); `st` is finished by the caller. */
+  storeF16(st: Staging, dst: Uint16Array, dOff: number, src: Float32Array, sOff: number, n: number): void {
+    if (n <= 0) return;
+    // A 16-bit cache lives in this memory (allocF16) and is written in place; any other array through a copy.
+    const owned = this.heap.owns(dst);
+    requireArg(Number.isInteger(dOff) && dOff >= 0 && dOff + n <= dst.length, `storeF16: elements ${dOff}..${dOff + n} are outside an array of ${dst.length}`, { field: 'dst' });
+    const dp = owned ? dst.byteOffset + dOff * 2 : st.f16(dst, dOff, n, 'dst');
+    this.k.storeF16(dp, st.f32(src, sOff, n, 'in', 'src'), n);
+    if (!owned) dst.set(this.heap.u16(dp, n), dOff);
   }
 
   /** An Int32Array over the run descriptors' region, remade only when the region moves (no garbage per call). */

@@ -29,6 +29,7 @@ export interface KernelExports {
   dotRowsH(scores: number, q: number, keys: number, stride: number, count: number, d: number, scale: number): void;
   axpyRowsH(out: number, w: number, values: number, stride: number, count: number, d: number): void;
   storeF16(dst: number, src: number, n: number): void;
+  loadF16(dst: number, src: number, n: number): void;
   dequantRow(type: number, src: number, dst: number, cols: number): void;
   attendHeads(out: number, q: number, nHeads: number, kvHeads: number, d: number, scale: number, runs: number, nRuns: number, scores: number, hs: number, slopes: number): void;
   packedRows(type: number, rows: number, cols: number): number;

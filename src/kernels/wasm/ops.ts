@@ -329,43 +329,34 @@ export class WasmOps implements Ops, Disposable {
   }
 
   dotRows(scores: Float32Array, sOff: number, q: Float32Array, qOff: number, keys: KvArray, kOff: number, stride: number, count: number, d: number, scale: number): void {
-    if (count <= 0) return;
-    const st = this.staging;
     try {
-      const kp = st.kv(keys, kOff, (count - 1) * stride + d, 'keys');
-      const qp = st.f32(q, qOff, d, 'in', 'q');
-      const sp = st.f32(scores, sOff, count, 'out', 'scores');
-      if (keys instanceof Uint16Array) this.k.dotRowsH(sp, qp, kp, stride, count, d, scale);
-      else this.k.dotRows(sp, qp, kp, stride, count, d, scale);
+      this.attention.dotRows(this.staging, scores, sOff, q, qOff, keys, kOff, stride, count, d, scale);
     } finally {
-      st.finish();
+      this.staging.finish();
     }
   }
 
   axpyRows(out: Float32Array, oOff: number, w: Float32Array, wOff: number, values: KvArray, vOff: number, stride: number, count: number, d: number): void {
-    if (count <= 0) return;
-    const st = this.staging;
     try {
-      const vp = st.kv(values, vOff, (count - 1) * stride + d, 'values');
-      const wp = st.f32(w, wOff, count, 'in', 'w');
-      const op = st.f32(out, oOff, d, 'inout', 'out');
-      if (values instanceof Uint16Array) this.k.axpyRowsH(op, wp, vp, stride, count, d);
-      else this.k.axpyRows(op, wp, vp, stride, count, d);
+      this.attention.axpyRows(this.staging, out, oOff, w, wOff, values, vOff, stride, count, d);
     } finally {
-      st.finish();
+      this.staging.finish();
     }
   }
 
   storeF16(dst: Uint16Array, dOff: number, src: Float32Array, sOff: number, n: number): void {
+    try {
+      this.attention.storeF16(this.staging, dst, dOff, src, sOff, n);
+    } finally {
+      this.staging.finish();
+    }
+  }
+
+  loadF16(dst: Float32Array, dOff: number, src: Uint16Array, sOff: number, n: number): void {
     if (n <= 0) return;
     const st = this.staging;
     try {
-      // Output: a 16-bit cache lives in this memory (allocF16); anything else is written back by hand.
-      const owned = this.heap.owns(dst);
-      if (owned) requireArg(Number.isInteger(dOff) && dOff >= 0 && dOff + n <= dst.length, `storeF16: elements ${dOff}..${dOff + n} are outside an array of ${dst.length}`, { field: 'dst' });
-      const dp = owned ? dst.byteOffset + dOff * 2 : st.f16(new Uint16Array(n), 0, n, 'dst');
-      this.k.storeF16(dp, st.f32(src, sOff, n, 'in', 'src'), n);
-      if (!owned) dst.set(this.heap.u16(dp, n), dOff);
+      this.k.loadF16(st.f32(dst, dOff, n, 'out', 'dst'), st.f16(src, sOff, n, 'src'), n);
     } finally {
       st.finish();
     }
