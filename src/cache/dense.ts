@@ -31,9 +31,6 @@ export class DenseCache implements KvCache {
   private vSrc: Float32Array | undefined;
   private kRow: Float32Array = new Float32Array(0);
   private vRow: Float32Array = new Float32Array(0);
-  // A 16-bit cache's prefill: the batch's halves widened back to f32 (grown to the largest batch).
-  private wideK: Float32Array = new Float32Array(0);
-  private wideV: Float32Array = new Float32Array(0);
   private readonly shape: AttentionShape;
   readonly kvType: KvType;
   private seen = 0;
@@ -50,7 +47,7 @@ export class DenseCache implements KvCache {
 
   get bytes(): number {
     const g = this.geometry;
-    return 2 * g.layers * g.kvHeads * this.capacity * g.headDim * (this.kvType === 'f16' ? 2 : 4) + (this.wideK.length + this.wideV.length) * 4;
+    return 2 * g.layers * g.kvHeads * this.capacity * g.headDim * (this.kvType === 'f16' ? 2 : 4);
   }
 
   begin(n: number): void {
@@ -138,22 +135,15 @@ export class DenseCache implements KvCache {
     }
     // A prefill batch: token t sees the cache up to itself, all in one call (threads split the tokens).
     if (K instanceof Uint16Array && V instanceof Uint16Array) {
-      // A 16-bit cache: the batch's own rows are read as f32 copies of the halves just stored (the same values,
-      // exactly), which the f32 kernels take in fewer instructions; earlier tokens come from the halves.
-      if (this.wideK.length < n * kvw) {
-        if (this.wideK.length > 0) {
-          this.ops.free(this.wideK);
-          this.ops.free(this.wideV);
-        }
-        this.wideK = this.ops.allocF32(n * kvw);
-        this.wideV = this.ops.allocF32(n * kvw);
-      }
-      this.ops.loadF16(this.wideK, 0, K, this.seen * kvw, n * kvw);
-      this.ops.loadF16(this.wideV, 0, V, this.seen * kvw, n * kvw);
+      // A 16-bit cache: the batch's own rows are read as f32, from k and v overwritten with the halves just stored
+      // widened back (the same values exactly; the f32 kernels take them in fewer instructions, and no buffer is
+      // needed); earlier tokens come from the halves.
+      this.ops.loadF16(k, 0, K, this.seen * kvw, n * kvw);
+      this.ops.loadF16(v, 0, V, this.seen * kvw, n * kvw);
       const segs = segments(this.batchSegs, 2 * n);
       for (let t = 0; t < n; t++) {
         segs[2 * t]!.storage(K, V, g.kvHeads, d, 0, this.seen, this.seen + t);
-        segs[2 * t + 1]!.batch(this.wideK, this.wideV, g.kvHeads, d, 0, t + 1, t);
+        segs[2 * t + 1]!.batch(k, v, g.kvHeads, d, 0, t + 1, t);
       }
       attendTokens(this.ops, out, q, n, segs, 2, this.shape);
       return;

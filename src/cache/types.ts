@@ -64,7 +64,8 @@ export interface KvCache {
   /**
    * Attention for one layer of the announced batch.
    * q: (n, nHeads * headDim), k and v: (n, kvHeads * headDim), all before any
-   * position encoding; q and k may be rotated in place. out: (n, nHeads * headDim).
+   * position encoding; the cache may overwrite q, k and v (rotated in place,
+   * rounded as stored). out: (n, nHeads * headDim).
    */
   attend(layer: number, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array): void;
   /** Commit the batch after the last layer: counters advance, old tokens may be evicted. */

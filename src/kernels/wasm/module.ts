@@ -51,8 +51,11 @@ export type KernelVariant = 'simd' | 'relaxed';
 export type KernelChoice = KernelVariant | 'auto';
 
 const FILES: Record<KernelVariant, string> = { simd: 'kernels.wasm', relaxed: 'kernels-relaxed.wasm' };
-/** Where the build puts the modules, relative to this file in dist/, then (tests run from src/) in dist/. */
-const DIRS = ['../', '../../../dist/kernels/'];
+/**
+ * Where the build puts the modules: relative to this file in dist/, from the
+ * CLI bundle in dist/cli/, then (tests run from src/) in dist/.
+ */
+const DIRS = ['../', '../kernels/', '../../../dist/kernels/'];
 
 /**
  * A module's bytes. The only place that knows how to fetch them: from the
