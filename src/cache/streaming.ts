@@ -201,13 +201,20 @@ export class StreamingCache implements KvCache {
       }
       attendTokens(this.ops, out, q, nq, segs, SEGS_PER_QUERY, this.shape, jb * qw);
     }
-    // 4. Only now may the batch overwrite the ring: its last W non-sink tokens.
-    for (let j = Math.max(0, m - W); j < m; j++) {
-      const p = t0 + j;
-      if (p < S) continue;
-      const slot = (p - S) % W;
-      writeKv(this.ops, ringK, slot * kvw, k, j * kvw, kvw);
-      writeKv(this.ops, ringV, slot * kvw, v, j * kvw, kvw);
+    // 4. Only now may the batch overwrite the ring: its last W non-sink tokens, in at most two runs of slots (the
+    // ring wraps once); a 16-bit ring takes the halves already made for step 3.
+    let j = Math.max(0, m - W, S - t0);
+    while (j < m) {
+      const slot = (t0 + j - S) % W;
+      const count = Math.min(m - j, W - slot);
+      if (ringK instanceof Uint16Array && ringV instanceof Uint16Array) {
+        ringK.set(this.batchK.subarray(j * kvw, (j + count) * kvw), slot * kvw);
+        ringV.set(this.batchV.subarray(j * kvw, (j + count) * kvw), slot * kvw);
+      } else {
+        writeKv(this.ops, ringK, slot * kvw, k, j * kvw, count * kvw);
+        writeKv(this.ops, ringV, slot * kvw, v, j * kvw, count * kvw);
+      }
+      j += count;
     }
   }
 
