@@ -15,6 +15,7 @@ import { mvQ4K, mvQ6K } from './kquant';
 import { igemm, igemmPanelBytes } from './igemm';
 import { mvPacked, PACKED, packedRows } from './packed';
 import { mvQ4_0, mvQ8_0 } from './quant';
+import { swiglu } from './vector';
 
 /**
  * out (n, rows) = x (n, cols) · W^T for rows [r0, r1) (r0 a multiple of 8).
@@ -91,6 +92,8 @@ const A: usize = 9; // first argument word
 export const OP_MATMUL: i32 = 1;
 /** attention.ts attendRange for chunks of heads claimed one at a time; each thread has its own scores. */
 export const OP_ATTEND: i32 = 2;
+/** vector.ts swiglu over chunks of elements claimed one at a time: args gate, up, n, chunk. */
+export const OP_SWIGLU: i32 = 3;
 /** Test hooks: a worker traps, or never finishes (until STOP is set). */
 export const OP_TRAP: i32 = 100;
 export const OP_HANG: i32 = 101;
@@ -111,6 +114,7 @@ export function exec(ctl: usize, tid: i32): i32 {
     return 0;
   }
   if (op == OP_ATTEND) return execAttend(ctl, tid);
+  if (op == OP_SWIGLU) return execSwiglu(ctl);
   if (op != OP_MATMUL) unreachable();
   const type = word(ctl, A);
   const out = <usize>word(ctl, A + 1);
@@ -133,6 +137,23 @@ export function exec(ctl: usize, tid: i32): i32 {
     const r0 = c * chunkRows;
     const r1 = min(rows, r0 + chunkRows);
     matmulRange(type, out, w, x, xq, xd, xs, rows, cols, n, r0, r1, rowBytes, scratch);
+    atomic.add<i32>(ctl + (DONE << 2), 1);
+    mine++;
+  }
+  return mine;
+}
+
+/** OP_SWIGLU: element-wise, so any split gives the same values as one call. */
+function execSwiglu(ctl: usize): i32 {
+  const gate = <usize>word(ctl, A);
+  const up = <usize>word(ctl, A + 1);
+  const n = word(ctl, A + 2);
+  const chunk = word(ctl, A + 3);
+  let mine = 0;
+  for (;;) {
+    const i0 = atomic.add<i32>(ctl + (NEXT << 2), 1) * chunk;
+    if (i0 >= n) break;
+    swiglu(gate + (<usize>i0 << 2), up + (<usize>i0 << 2), min(chunk, n - i0));
     atomic.add<i32>(ctl + (DONE << 2), 1);
     mine++;
   }

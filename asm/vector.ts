@@ -175,6 +175,21 @@ export function ropeAdjacent(x: usize, nHeads: i32, headDim: i32, dims: i32, cs:
   }
 }
 
+/**
+ * RoPE over n consecutive tokens (rows of nHeads·headDim floats); token t's
+ * cos table at tables + t·dims·8 bytes, its sin table right after.
+ */
+export function ropeTokens(adjacent: bool, x: usize, n: i32, nHeads: i32, headDim: i32, dims: i32, tables: usize): void {
+  const row = <usize>(nHeads * headDim) << 2;
+  const tb = <usize>dims << 3;
+  for (let t = 0; t < n; t++) {
+    const cs = tables + <usize>t * tb;
+    const sn = cs + (<usize>dims << 2);
+    if (adjacent) ropeAdjacent(x + <usize>t * row, nHeads, headDim, dims, cs, sn);
+    else ropeHalves(x + <usize>t * row, nHeads, headDim, dims, cs, sn);
+  }
+}
+
 /** Halves RoPE: pairs (i, i + dims/2); cs/sn hold cos/sin per pair. */
 export function ropeHalves(x: usize, nHeads: i32, headDim: i32, dims: i32, cs: usize, sn: usize): void {
   const half2 = dims >> 1;

@@ -404,6 +404,17 @@ for (const be of BACKENDS) {
               check(`rope ${style} ${headDim}/${dims} pos ${pos}`, y, ref, () => 1e-6 * 4);
             }
           }
+          // n consecutive tokens in one call: the same as token by token (bit for bit on one backend), and the oracle's.
+          const n = 7, nHeads = 2, off = 3, row = nHeads * headDim;
+          const x0 = rand(off + n * row + 2, 2);
+          const one = place(ops(), x0, true);
+          for (let t = 0; t < n; t++) ops().rope(one, off + t * row, nHeads, headDim, 4090 + t, spec);
+          const batch = place(ops(), x0, true);
+          ops().rope(batch, off, nHeads, headDim, 4090, spec, n);
+          check(`rope ${style} ${headDim}/${dims} x${n}`, batch, one, () => 0);
+          const ref = Float32Array.from(x0);
+          scalarOps.rope(ref, off, nHeads, headDim, 4090, spec, n);
+          check(`rope ${style} ${headDim}/${dims} x${n} vs scalar`, batch, ref, () => 1e-6 * 4);
         }
       }
     });

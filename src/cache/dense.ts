@@ -99,13 +99,10 @@ export class DenseCache implements KvCache {
     const K = this.keys[layer]!;
     const V = this.values[layer]!;
     const kvw = g.kvHeads * d;
-    const qw = g.nHeads * d;
-    for (let t = 0; t < n; t++) {
-      const pos = this.seen + t;
-      if (g.positional.kind === 'rope') {
-        this.ops.rope(k, t * kvw, g.kvHeads, d, pos, g.positional.spec);
-        this.ops.rope(q, t * qw, g.nHeads, d, pos, g.positional.spec);
-      }
+    if (g.positional.kind === 'rope') {
+      // The batch's tokens at their positions, one call each for keys and queries.
+      this.ops.rope(k, 0, g.kvHeads, d, this.seen, g.positional.spec, n);
+      this.ops.rope(q, 0, g.nHeads, d, this.seen, g.positional.spec, n);
     }
     if (K instanceof Uint16Array || V instanceof Uint16Array) {
       // A 16-bit cache: one rounding store per batch (rows are contiguous in both layouts).

@@ -139,10 +139,8 @@ export class StreamingCache implements KvCache {
     }
     // 2. Batch keys and queries rotate at their text positions.
     if (rope !== undefined) {
-      for (let j = 0; j < m; j++) {
-        this.ops.rope(k, j * kvw, g.kvHeads, d, t0 + j, rope);
-        this.ops.rope(q, j * qw, g.nHeads, d, t0 + j, rope);
-      }
+      this.ops.rope(k, 0, g.kvHeads, d, t0, rope, m);
+      this.ops.rope(q, 0, g.nHeads, d, t0, rope, m);
     }
     // The batch as the window sees it: rounded like the ring in a 16-bit cache.
     let bk: KvArray = k;
@@ -176,7 +174,7 @@ export class StreamingCache implements KvCache {
             // Sink s sits at in-cache position s; the query at n-1 is rotated at t.
             const o = i * S * kvw;
             copyF32(this.sinkRot, o, sinkK, 0, ns * kvw);
-            for (let s = 0; s < ns; s++) this.ops.rope(this.sinkRot, o + s * kvw, g.kvHeads, d, t - (n - 1) + s, rope);
+            this.ops.rope(this.sinkRot, o, g.kvHeads, d, t - (n - 1), rope, ns);
             // Query 0's copy starts at 0, where the values do: only later queries need theirs copied (decode never does).
             if (i > 0) copyF32(this.sinkRotV, o, sinkV, 0, ns * kvw);
             segs[nseg++]!.batch(this.sinkRot, i > 0 ? this.sinkRotV : sinkV, g.kvHeads, d, i * S, ns, n - 1);

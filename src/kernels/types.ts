@@ -103,8 +103,12 @@ export interface Ops {
   /**
    * out[t, r] = sum_c w[r, c] * x[t, c] for t < n. out is (n, rows), x is (n, cols).
    * Integer weights may see x quantized as ggml quantizes it (see Q8Activations).
+   * `sameInput`: the caller promises x still holds what the previous matmul
+   * call read from it (the same array and n: e.g. the Q, K and V projections
+   * of one input); a backend may then reuse work done on it, such as the
+   * quantized activations. Results must not change either way.
    */
-  matmul(out: Float32Array, w: WeightMatrix, x: Float32Array, n: number): void;
+  matmul(out: Float32Array, w: WeightMatrix, x: Float32Array, n: number, sameInput?: boolean): void;
   /** Rows `ids` of an embedding matrix, dequantized into out (ids.length, cols). */
   getRows(out: Float32Array, w: WeightMatrix, ids: ArrayLike<number>): void;
 
@@ -122,9 +126,10 @@ export interface Ops {
 
   /**
    * Rotate `nHeads` heads of size `headDim` stored at x[off..] by `pos`
-   * (one token). `pos` may be any real number; angles are float64.
+   * (one token), or `n` consecutive tokens (rows of nHeads·headDim) by
+   * pos, pos + 1, …. `pos` may be any real number; angles are float64.
    */
-  rope(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec): void;
+  rope(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec, n?: number): void;
 
   /** In place: a = a + b over n elements. */
   add(a: Float32Array, b: Float32Array, n: number): void;

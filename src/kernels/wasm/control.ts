@@ -24,6 +24,7 @@ export const ERR = 32;
 
 export const OP_MATMUL = 1;
 export const OP_ATTEND = 2;
+export const OP_SWIGLU = 3;
 export const OP_TRAP = 100;
 export const OP_HANG = 101;
 /** Test hook handled by the worker's JS: the worker thread exits mid-task. */

@@ -57,6 +57,9 @@ export interface WasmOpsOptions {
  * per kernel build (the relaxed build lays Q4_0 out its own way), and the
  * kernels' type flag for it.
  */
+/** Elements from which swiglu runs on all threads (a 16-token batch of a 2048-wide MLP; decode stays on one). */
+const SWIGLU_PARALLEL = 32768;
+
 export const PACKED_LAYOUT: Readonly<Record<KernelVariant, string>> = { simd: 'wasm-interleaved', relaxed: 'wasm-interleaved-relaxed' };
 const PACKED = 0x100;
 
@@ -108,6 +111,8 @@ export class WasmOps implements Ops, Disposable {
   readonly threads: number;
   private readonly staging: Staging;
   private readonly act: Region;
+  /** What the act region holds: quantized codes of x (pointer) for `grid`, `count` values (see matmul's sameInput). */
+  private lastAct: { x: number; grid: number; count: number; toF32: boolean; at: number } | undefined;
   private readonly scratch: Region;
   private readonly ropeTable: RopeTable;
   private readonly attention: WasmAttention;
@@ -185,11 +190,13 @@ export class WasmOps implements Ops, Disposable {
     return { ...w, layout: PACKED_LAYOUT[this.variant] };
   }
 
-  matmul(out: Float32Array, w: WeightMatrix, x: Float32Array, n: number): void {
+  matmul(out: Float32Array, w: WeightMatrix, x: Float32Array, n: number, sameInput = false): void {
     this.checkOpen();
     const { rows, cols } = w;
     const rb = this.rowBytes(w);
     const type = this.kernelType(w);
+    // Only a caller's promise keeps the last quantized activations valid (see Ops.matmul).
+    if (!sameInput) this.lastAct = undefined;
     if (n <= 0 || rows === 0) return;
     const st = this.staging;
     try {
@@ -211,11 +218,15 @@ export class WasmOps implements Ops, Disposable {
         xq = this.act.ensure(codes + (toF32 ? count * 4 : 0));
         xd = xq + count * 2;
         xs = xd + blocks * 4;
-        this.k.quantizeAct(grid, xp, xq, xd, xs, count);
-        if (toF32) {
-          xp = xq + codes;
-          this.k.dequantAct(grid, xq, xd, xp, count);
+        // The previous call's codes serve again when the caller vouches for x (Q, K, V of one input): same grid and size.
+        const a = this.lastAct;
+        const hit = a !== undefined && a.x === xp && a.grid === grid && a.count === count && a.toF32 === toF32 && a.at === xq;
+        if (!hit) {
+          this.k.quantizeAct(grid, xp, xq, xd, xs, count);
+          if (toF32) this.k.dequantAct(grid, xq, xd, xq + codes, count);
+          this.lastAct = { x: xp, grid, count, toF32, at: xq };
         }
+        if (toF32) xp = xq + codes;
       }
       const per = Math.ceil(this.k.scratchBytes(cols) / 64) * 64;
       const parallel = this.pool !== undefined && rows >= 8 && rows * cols * n >= this.minParallelWork;
@@ -287,15 +298,14 @@ export class WasmOps implements Ops, Disposable {
     }
   }
 
-  rope(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec): void {
+  rope(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec, n = 1): void {
     const dims = spec.dims;
-    if (dims === 0 || nHeads === 0) return;
-    const table = this.ropeTable.at(pos, spec);
+    if (dims === 0 || nHeads === 0 || n <= 0) return;
+    const tables = this.ropeTable.at(pos, n, spec);
     const st = this.staging;
     try {
-      const xp = st.f32(x, off, nHeads * headDim, 'inout', 'x');
-      const fn = spec.style === 'adjacent' ? this.k.ropeAdjacent : this.k.ropeHalves;
-      fn(xp, nHeads, headDim, dims, table, table + dims * 4);
+      const xp = st.f32(x, off, n * nHeads * headDim, 'inout', 'x');
+      this.k.ropeTokens(spec.style === 'adjacent' ? 1 : 0, xp, n, nHeads, headDim, dims, tables);
     } finally {
       st.finish();
     }
@@ -313,7 +323,11 @@ export class WasmOps implements Ops, Disposable {
   swiglu(gate: Float32Array, up: Float32Array, n: number): void {
     const st = this.staging;
     try {
-      this.k.swiglu(st.f32(gate, 0, n, 'inout', 'gate'), st.f32(up, 0, n, 'in', 'up'), n);
+      const gp = st.f32(gate, 0, n, 'inout', 'gate');
+      const up_ = st.f32(up, 0, n, 'in', 'up');
+      // A prefill's (n = tokens x ffn) is worth splitting: its exp and division cost ~30 ns per 4 values.
+      if (this.pool !== undefined && n >= SWIGLU_PARALLEL) this.pool.swiglu(gp, up_, n, Math.ceil(n / (4 * this.threads) / 64) * 64);
+      else this.k.swiglu(gp, up_, n);
     } finally {
       st.finish();
     }

@@ -16,7 +16,7 @@
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { StreamLlmError } from '../../errors.js';
-import { ARGS, DONE, ERR, GEN, NEXT, OP, OP_ATTEND, OP_EXIT, OP_HANG, OP_MATMUL, OP_TRAP, PENDING, SLEEPERS, STOP, W_EXITED, W_THREW } from './control.js';
+import { ARGS, DONE, ERR, GEN, NEXT, OP, OP_ATTEND, OP_EXIT, OP_HANG, OP_MATMUL, OP_SWIGLU, OP_TRAP, PENDING, SLEEPERS, STOP, W_EXITED, W_THREW } from './control.js';
 import { workerError } from './errors.js';
 import type { KernelExports } from './module.js';
 import type { WorkerInit } from './worker.js';
@@ -177,6 +177,11 @@ export class ThreadPool {
   /** Attention heads on all threads; `args` are asm/exec.ts's OP_ATTEND words. */
   attend(args: readonly number[]): void {
     this.run(OP_ATTEND, args);
+  }
+
+  /** vector.ts swiglu on all threads, in chunks of `chunk` elements (asm/exec.ts OP_SWIGLU). */
+  swiglu(gate: number, up: number, n: number, chunk: number): void {
+    this.run(OP_SWIGLU, [gate, up, n, chunk]);
   }
 
   /** Test hook: the next task makes every worker throw, exit, or hang. */

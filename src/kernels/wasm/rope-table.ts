@@ -1,8 +1,9 @@
 /**
  * cos/sin of pos·invFreq for WasmOps.rope: computed in float64, rounded to
  * f32 once, laid out for asm/vector.ts (adjacent pairs: each value twice,
- * sin negated for the first of a pair; halves: one per pair). Cached for
- * the last (pos, spec): a layer rotates k, then q, at the same position.
+ * sin negated for the first of a pair; halves: one per pair), one table per
+ * token of a run of consecutive positions. Cached for the last (pos, n,
+ * spec): every layer rotates k, then q, at the same positions.
  */
 import type { RopeSpec } from '../types.js';
 import type { WasmHeap } from './heap.js';
@@ -10,35 +11,39 @@ import { Region } from './staging.js';
 
 export class RopeTable {
   private readonly region: Region;
-  private key: { pos: number; spec: RopeSpec } | undefined;
+  private key: { pos: number; n: number; spec: RopeSpec } | undefined;
 
   constructor(private readonly heap: WasmHeap) {
     this.region = new Region(heap);
   }
 
-  /** Byte address of the cos table (dims f32), followed by the sin table. */
-  at(pos: number, spec: RopeSpec): number {
+  /** Byte address of token 0's cos table (dims f32), then its sin table, then token 1's, …. */
+  at(pos: number, n: number, spec: RopeSpec): number {
     const dims = spec.dims;
-    const ptr = this.region.ensure(dims * 8);
+    const ptr = this.region.ensure(n * dims * 8);
     const key = this.key;
-    if (key !== undefined && key.pos === pos && key.spec === spec) return ptr;
-    const cs = this.heap.f32(ptr, dims);
-    const sn = this.heap.f32(ptr + dims * 4, dims);
-    for (let i = 0; i < dims / 2; i++) {
-      const a = pos * spec.invFreq[i]!;
-      const c = Math.cos(a);
-      const s = Math.sin(a);
-      if (spec.style === 'adjacent') {
-        cs[2 * i] = c;
-        cs[2 * i + 1] = c;
-        sn[2 * i] = -s;
-        sn[2 * i + 1] = s;
-      } else {
-        cs[i] = c;
-        sn[i] = s;
+    if (key !== undefined && key.pos === pos && key.n === n && key.spec === spec) return ptr;
+    const t = this.heap.f32(ptr, n * dims * 2);
+    for (let k = 0; k < n; k++) {
+      const cs = k * dims * 2;
+      const sn = cs + dims;
+      const p = pos + k;
+      for (let i = 0; i < dims / 2; i++) {
+        const a = p * spec.invFreq[i]!;
+        const c = Math.cos(a);
+        const s = Math.sin(a);
+        if (spec.style === 'adjacent') {
+          t[cs + 2 * i] = c;
+          t[cs + 2 * i + 1] = c;
+          t[sn + 2 * i] = -s;
+          t[sn + 2 * i + 1] = s;
+        } else {
+          t[cs + i] = c;
+          t[sn + i] = s;
+        }
       }
     }
-    this.key = { pos, spec };
+    this.key = { pos, n, spec };
     return ptr;
   }
 }

@@ -56,8 +56,8 @@ export function selfAttention(c: BlockContext, layer: number, input: Float32Arra
     }
   } else {
     linear(ops, s.q, w.qkv.q, input, n);
-    linear(ops, s.k, w.qkv.k, input, n);
-    linear(ops, s.v, w.qkv.v, input, n);
+    linear(ops, s.k, w.qkv.k, input, n, true);
+    linear(ops, s.v, w.qkv.v, input, n, true);
     if (lim !== undefined) {
       clamp(s.q, lim, n * qd);
       clamp(s.k, lim, n * kd);

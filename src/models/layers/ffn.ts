@@ -17,7 +17,7 @@ export function feedForward(c: BlockContext, input: Float32Array, w: FfnWeights,
   const len = n * c.hp.ffnDim;
   if (w.kind === 'swiglu') {
     linear(ops, s.f1, w.gate, input, n);
-    linear(ops, s.f2, w.up, input, n);
+    linear(ops, s.f2, w.up, input, n, true);
     ops.swiglu(s.f1, s.f2, len);
   } else {
     linear(ops, s.f1, w.up, input, n);

@@ -6,9 +6,9 @@
 import type { Ops } from '../../kernels/types.js';
 import type { Linear } from './weights.js';
 
-/** out (n, rows) = x (n, cols) · Wᵀ + b. */
-export function linear(ops: Ops, out: Float32Array, l: Linear, x: Float32Array, n: number): void {
-  ops.matmul(out, l.w, x, n);
+/** out (n, rows) = x (n, cols) · Wᵀ + b. `sameInput`: x is unchanged since the previous linear (see Ops.matmul). */
+export function linear(ops: Ops, out: Float32Array, l: Linear, x: Float32Array, n: number, sameInput = false): void {
+  ops.matmul(out, l.w, x, n, sameInput);
   if (l.b !== undefined) addBias(out, l.b, n);
 }
 
