@@ -181,7 +181,8 @@ function execAttend(ctl: usize, tid: i32): i32 {
   const hs = <usize>word(ctl, A + 9);
   const slopes = <usize>word(ctl, A + 10);
   const chunk = word(ctl, A + 11);
-  const scores = <usize>word(ctl, A + 8) + <usize>tid * <usize>chunk * hs;
+  // Each thread's scores: chunk heads plus attendRange's scratch slot.
+  const scores = <usize>word(ctl, A + 8) + <usize>tid * <usize>(chunk + 1) * hs;
   let mine = 0;
   for (;;) {
     const c = atomic.add<i32>(ctl + (NEXT << 2), 1);
@@ -199,7 +200,7 @@ function execAttendTokens(ctl: usize, tid: i32, tokens: i32): i32 {
   const d = word(ctl, A + 4);
   const nRuns = word(ctl, A + 7);
   const hs = <usize>word(ctl, A + 9);
-  const scores = <usize>word(ctl, A + 8) + <usize>tid * <usize>nHeads * hs;
+  const scores = <usize>word(ctl, A + 8) + <usize>tid * <usize>(nHeads + 1) * hs;
   const tokenBytes = <usize>(nHeads * d) << 2;
   const runBytes = <usize>(nRuns * RUN_WORDS) << 2;
   let mine = 0;

@@ -70,12 +70,13 @@ export class WasmAttention {
     const op = st.f32(out, oOff, n * nHeads * d, 'out', 'out');
     const slopes = shape.alibiSlopes !== undefined ? st.f32(shape.alibiSlopes, 0, nHeads, 'in', 'alibiSlopes') : 0;
     const runsPtr = words.byteOffset;
-    const hs = Math.ceil((most * 4) / 64) * 64 + 64; // bytes of scores per head
+    // Bytes of scores per head; each thread has one slot more, scratch for 4 widened rows (asm/attention.ts).
+    const hs = Math.max(Math.ceil((most * 4) / 64) * 64 + 64, Math.ceil((16 * d) / 64) * 64);
     const group = nHeads / kvHeads;
     const threads = this.pool?.threads ?? 1;
     F32_BITS[0] = shape.scale;
     if (threads === 1 || work * nHeads * d < this.minParallelWork || (n === 1 && nHeads === 1)) {
-      const scores = this.scores.ensure(hs * nHeads);
+      const scores = this.scores.ensure(hs * (nHeads + 1));
       const tokenBytes = nHeads * d * 4;
       for (let t = 0; t < n; t++) {
         this.k.attendHeads(op + t * tokenBytes, qp + t * tokenBytes, nHeads, kvHeads, d, shape.scale, runsPtr + t * nRuns * RUN_WORDS * 4, nRuns, scores, hs, slopes);
@@ -84,13 +85,13 @@ export class WasmAttention {
     }
     if (n > 1) {
       // A prefill: threads claim whole tokens (asm/exec.ts); splitting each short token by heads did not pay.
-      this.pool!.attend([op, qp, nHeads, group, d, I32_OF_F32[0]!, runsPtr, nRuns, this.scores.ensure(hs * nHeads * threads), hs, slopes, nHeads, n]);
+      this.pool!.attend([op, qp, nHeads, group, d, I32_OF_F32[0]!, runsPtr, nRuns, this.scores.ensure(hs * (nHeads + 1) * threads), hs, slopes, nHeads, n]);
       return;
     }
     // Each thread claims chunks of heads (whole kv groups when they divide evenly, so a chunk shares its rows).
     let chunk = Math.ceil(nHeads / threads);
     if (group > 1 && chunk % group !== 0 && nHeads / threads >= group) chunk = Math.ceil(chunk / group) * group;
-    const scores = this.scores.ensure(hs * chunk * threads);
+    const scores = this.scores.ensure(hs * (chunk + 1) * threads);
     this.pool!.attend([op, qp, nHeads, group, d, I32_OF_F32[0]!, runsPtr, nRuns, scores, hs, slopes, chunk, 1]);
   }
 
