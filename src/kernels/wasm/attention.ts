@@ -126,6 +126,12 @@ export class WasmAttention {
     if (!owned) dst.set(this.heap.u16(dp, n), dOff);
   }
 
+  /** Ops.loadF16 (asm/half-kv.ts); `st` is finished by the caller. */
+  loadF16(st: Staging, dst: Float32Array, dOff: number, src: Uint16Array, sOff: number, n: number): void {
+    if (n <= 0) return;
+    this.k.loadF16(st.f32(dst, dOff, n, 'out', 'dst'), st.f16(src, sOff, n, 'src'), n);
+  }
+
   /** An Int32Array over the run descriptors' region, remade only when the region moves (no garbage per call). */
   private runWords(nRuns: number): Int32Array {
     const n = Math.max(4, nRuns) * RUN_WORDS;

@@ -20,6 +20,7 @@ import { StreamLlmError, requireArg } from '../../errors.js';
 import { GgmlType, rowBytes, typeName } from '../../tensor/dtype.js';
 import { halfTableF32 } from '../../tensor/half.js';
 import { quantizesActivations, type AttentionShape, type KvArray, type KvRun, type Ops, type Q8Activations, type RopeSpec, type WeightMatrix } from '../types.js';
+import { ACT_GRID, QuantizedActivations } from './activations.js';
 import { WasmAttention } from './attention.js';
 import { CTL_WORDS } from './control.js';
 import { MAX_WASM_BYTES, WasmHeap } from './heap.js';
@@ -67,10 +68,6 @@ const PACKED = 0x100;
 export const WASM_TYPES: ReadonlySet<GgmlType> = new Set([
   GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K,
 ]);
-/** The activation grid (asm/act.ts GRID_Q8_0 = 0, GRID_Q8_K = 1) of each integer weight type: ggml's vec_dot_type. */
-const ACT_GRID: ReadonlyMap<GgmlType, number> = new Map([
-  [GgmlType.Q8_0, 0], [GgmlType.Q4_0, 0], [GgmlType.Q4_K, 1], [GgmlType.Q6_K, 1],
-]);
 
 /**
  * Create the SIMD WebAssembly backend.
@@ -110,9 +107,7 @@ export class WasmOps implements Ops, Disposable {
   readonly name: string;
   readonly threads: number;
   private readonly staging: Staging;
-  private readonly act: Region;
-  /** What the act region holds: quantized codes of x (pointer) for `grid`, `count` values (see matmul's sameInput). */
-  private lastAct: { x: number; grid: number; count: number; toF32: boolean; at: number } | undefined;
+  private readonly act: QuantizedActivations;
   private readonly scratch: Region;
   private readonly ropeTable: RopeTable;
   private readonly attention: WasmAttention;
@@ -131,7 +126,7 @@ export class WasmOps implements Ops, Disposable {
     this.threads = pool?.threads ?? 1;
     this.name = `wasm-${variant} x${this.threads}`;
     this.staging = new Staging(heap);
-    this.act = new Region(heap);
+    this.act = new QuantizedActivations(k, heap);
     this.scratch = new Region(heap);
     this.ropeTable = new RopeTable(heap);
     this.attention = new WasmAttention(k, heap, pool, minParallelWork);
@@ -196,7 +191,7 @@ export class WasmOps implements Ops, Disposable {
     const rb = this.rowBytes(w);
     const type = this.kernelType(w);
     // Only a caller's promise keeps the last quantized activations valid (see Ops.matmul).
-    if (!sameInput) this.lastAct = undefined;
+    if (!sameInput) this.act.invalidate();
     if (n <= 0 || rows === 0) return;
     const st = this.staging;
     try {
@@ -207,27 +202,7 @@ export class WasmOps implements Ops, Disposable {
       let xd = 0;
       let xs = 0;
       const grid = ACT_GRID.get(w.type);
-      if (grid !== undefined && quantizesActivations(this.q8Activations, n)) {
-        // Activations quantized once per call, as ggml does: i16 codes, block scales (per 32 or
-        // per 256) and code sums (per 32 or per 16); the relaxed build adds the Q8_0 grid's codes as int8.
-        const count = n * cols;
-        const blocks = count / 32;
-        const codes = Math.ceil((count * 3 + blocks * 8) / 64) * 64;
-        // Q8_0/Q4_0 prefill multiplies the codes too (asm/igemm.ts); the K-quants decode them to f32 for the panels.
-        const toF32 = n > 1 && grid !== 0;
-        xq = this.act.ensure(codes + (toF32 ? count * 4 : 0));
-        xd = xq + count * 2;
-        xs = xd + blocks * 4;
-        // The previous call's codes serve again when the caller vouches for x (Q, K, V of one input): same grid and size.
-        const a = this.lastAct;
-        const hit = a !== undefined && a.x === xp && a.grid === grid && a.count === count && a.toF32 === toF32 && a.at === xq;
-        if (!hit) {
-          this.k.quantizeAct(grid, xp, xq, xd, xs, count);
-          if (toF32) this.k.dequantAct(grid, xq, xd, xq + codes, count);
-          this.lastAct = { x: xp, grid, count, toF32, at: xq };
-        }
-        if (toF32) xp = xq + codes;
-      }
+      if (grid !== undefined && quantizesActivations(this.q8Activations, n)) ({ x: xp, xq, xd, xs } = this.act.prepare(grid, xp, n, cols));
       const per = Math.ceil(this.k.scratchBytes(cols) / 64) * 64;
       const parallel = this.pool !== undefined && rows >= 8 && rows * cols * n >= this.minParallelWork;
       const scratch = this.scratch.ensure(per * (parallel ? this.threads : 1));
@@ -367,12 +342,10 @@ export class WasmOps implements Ops, Disposable {
   }
 
   loadF16(dst: Float32Array, dOff: number, src: Uint16Array, sOff: number, n: number): void {
-    if (n <= 0) return;
-    const st = this.staging;
     try {
-      this.k.loadF16(st.f32(dst, dOff, n, 'out', 'dst'), st.f16(src, sOff, n, 'src'), n);
+      this.attention.loadF16(this.staging, dst, dOff, src, sOff, n);
     } finally {
-      st.finish();
+      this.staging.finish();
     }
   }
 
