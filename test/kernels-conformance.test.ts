@@ -410,10 +410,10 @@ for (const be of BACKENDS) {
           const one = place(ops(), x0, true);
           for (let t = 0; t < n; t++) ops().rope(one, off + t * row, nHeads, headDim, 4090 + t, spec);
           const batch = place(ops(), x0, true);
-          ops().rope(batch, off, nHeads, headDim, 4090, spec, n);
+          ops().ropeBatch(batch, off, nHeads, headDim, 4090, spec, n);
           check(`rope ${style} ${headDim}/${dims} x${n}`, batch, one, () => 0);
           const ref = Float32Array.from(x0);
-          scalarOps.rope(ref, off, nHeads, headDim, 4090, spec, n);
+          scalarOps.ropeBatch(ref, off, nHeads, headDim, 4090, spec, n);
           check(`rope ${style} ${headDim}/${dims} x${n} vs scalar`, batch, ref, () => 1e-6 * 4);
         }
       }

@@ -27,6 +27,26 @@ function weight(ops: WasmOps, type: GgmlType, rows: number, cols: number): Weigh
   return ops.adoptWeight?.(w) ?? w;
 }
 
+test('sameInput with K-quant weights (the Q8_K grid, widened back to f32 for prefill panels) reuses bit for bit', async () => {
+  const ops = await createWasmOps({ threads: 2, minParallelWork: 0 });
+  opened.push(ops);
+  const n = 9, cols = 256;
+  const wa = weight(ops, GgmlType.Q4_K, 24, cols);
+  const wb = weight(ops, GgmlType.Q6_K, 16, cols);
+  const x = ops.allocF32(n * cols);
+  x.set(rand(n * cols));
+  const a = ops.allocF32(n * 24);
+  const b = ops.allocF32(n * 16);
+  ops.matmul(a, wa, x, n);
+  ops.matmul(b, wb, x, n, true);
+  const freshB = new Float32Array(n * 16);
+  ops.matmul(freshB, wb, x, n);
+  assert.deepEqual(Float32Array.from(b), freshB);
+  const freshA = new Float32Array(n * 24);
+  ops.matmul(freshA, wa, x, n);
+  assert.deepEqual(Float32Array.from(a), freshA);
+});
+
 for (const n of [1, 13]) {
   test(`sameInput reuses the quantized activations bit for bit, and nothing stale survives a call without it (n ${n})`, async () => {
     const ops = await createWasmOps({ threads: 2, minParallelWork: 0 });

@@ -101,8 +101,8 @@ export class DenseCache implements KvCache {
     const kvw = g.kvHeads * d;
     if (g.positional.kind === 'rope') {
       // The batch's tokens at their positions, one call each for keys and queries.
-      this.ops.rope(k, 0, g.kvHeads, d, this.seen, g.positional.spec, n);
-      this.ops.rope(q, 0, g.nHeads, d, this.seen, g.positional.spec, n);
+      this.ops.ropeBatch(k, 0, g.kvHeads, d, this.seen, g.positional.spec, n);
+      this.ops.ropeBatch(q, 0, g.nHeads, d, this.seen, g.positional.spec, n);
     }
     if (K instanceof Uint16Array || V instanceof Uint16Array) {
       // A 16-bit cache: one rounding store per batch (rows are contiguous in both layouts).

@@ -139,8 +139,8 @@ export class StreamingCache implements KvCache {
     }
     // 2. Batch keys and queries rotate at their text positions.
     if (rope !== undefined) {
-      this.ops.rope(k, 0, g.kvHeads, d, t0, rope, m);
-      this.ops.rope(q, 0, g.nHeads, d, t0, rope, m);
+      this.ops.ropeBatch(k, 0, g.kvHeads, d, t0, rope, m);
+      this.ops.ropeBatch(q, 0, g.nHeads, d, t0, rope, m);
     }
     // The batch as the window sees it: rounded like the ring in a 16-bit cache.
     let bk: KvArray = k;
@@ -174,7 +174,7 @@ export class StreamingCache implements KvCache {
             // Sink s sits at in-cache position s; the query at n-1 is rotated at t.
             const o = i * S * kvw;
             copyF32(this.sinkRot, o, sinkK, 0, ns * kvw);
-            this.ops.rope(this.sinkRot, o, g.kvHeads, d, t - (n - 1), rope, ns);
+            this.ops.ropeBatch(this.sinkRot, o, g.kvHeads, d, t - (n - 1), rope, ns);
             // Query 0's copy starts at 0, where the values do: only later queries need theirs copied (decode never does).
             if (i > 0) copyF32(this.sinkRotV, o, sinkV, 0, ns * kvw);
             segs[nseg++]!.batch(this.sinkRot, i > 0 ? this.sinkRotV : sinkV, g.kvHeads, d, i * S, ns, n - 1);

@@ -11,11 +11,13 @@
  * nothing. The growth factor is read each time the space would grow, so
  * setting it here takes effect (the size flags are read only at start-up).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 
 setFlagsFromString('--semi-space-growth-factor=1');
-// The build bundles program.ts and its imports into one file (scripts/bundle-cli.mjs: less memory); without it
-// (a tsc-only build) the modules load one by one.
+// The build bundles program.ts and its imports into one file (scripts/bundle-cli.mjs: less memory); without it,
+// or when a tsc-only rebuild left it older than program.js, the modules load one by one.
 const bundle = new URL('./streamllm.bundle.js', import.meta.url);
-await import(existsSync(bundle) ? bundle.href : './program.js');
+const program = new URL('./program.js', import.meta.url);
+const fresh = existsSync(bundle) && !(existsSync(program) && statSync(program).mtimeMs > statSync(bundle).mtimeMs);
+await import(fresh ? bundle.href : program.href);

@@ -5,6 +5,7 @@
  * runs exactly this; the wasm backend runs the same steps in one call
  * (asm/attention.ts) and must produce the same values.
  */
+import { requireArg } from '../errors.js';
 import type { AttentionShape, KvRun, Ops } from './types.js';
 
 /** `scores` must hold the total key count of the runs. */
@@ -21,6 +22,10 @@ export function attendHeadsReference(
 ): void {
   const d = shape.headDim;
   const group = shape.nHeads / shape.kvHeads;
+  for (let i = 0; i < nRuns; i++) {
+    const r = runs[i]!;
+    requireArg((r.keys instanceof Uint16Array) === (r.values instanceof Uint16Array), "a run's keys and values must both be f32 or both f16", { field: 'runs' });
+  }
   for (let h = 0; h < shape.nHeads; h++) {
     const kvHead = Math.floor(h / group);
     const qo = qOff + h * d;

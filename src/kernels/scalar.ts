@@ -196,11 +196,11 @@ export class ScalarOps implements Ops {
     }
   }
 
-  rope(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec, n = 1): void {
-    for (let t = 0; t < n; t++) this.ropeToken(x, off + t * nHeads * headDim, nHeads, headDim, pos + t, spec);
+  ropeBatch(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec, n: number): void {
+    for (let t = 0; t < n; t++) this.rope(x, off + t * nHeads * headDim, nHeads, headDim, pos + t, spec);
   }
 
-  private ropeToken(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec): void {
+  rope(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec): void {
     const half = spec.dims / 2;
     // Each pair's partner: adjacent (2i, 2i+1) or halves (i, i + dims/2).
     const stride = spec.style === 'adjacent' ? 1 : half;

@@ -90,7 +90,11 @@ export interface Ops {
    * head's softmax NaN); NaN stays NaN. How a 16-bit KV cache is written.
    */
   storeF16(dst: Uint16Array, dOff: number, src: Float32Array, sOff: number, n: number): void;
-  /** dst[dOff ..+n) = the halves src[sOff ..+n) as f32, exactly. */
+  /**
+   * dst[dOff ..+n) = the halves src[sOff ..+n) as f32, exactly for every
+   * finite half. A NaN half (storeF16 writes one only for a NaN input) may
+   * read as a large finite value on the wasm backend (asm/half-kv.ts).
+   */
   loadF16(dst: Float32Array, dOff: number, src: Uint16Array, sOff: number, n: number): void;
   /**
    * Optional: called once by the model loader for each weight matrix it
@@ -126,10 +130,11 @@ export interface Ops {
 
   /**
    * Rotate `nHeads` heads of size `headDim` stored at x[off..] by `pos`
-   * (one token), or `n` consecutive tokens (rows of nHeads·headDim) by
-   * pos, pos + 1, …. `pos` may be any real number; angles are float64.
+   * (one token). `pos` may be any real number; angles are float64.
    */
-  rope(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec, n?: number): void;
+  rope(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec): void;
+  /** rope for `n` consecutive tokens (rows of nHeads·headDim from x[off]) at pos, pos + 1, …, in one call. */
+  ropeBatch(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec, n: number): void;
 
   /** In place: a = a + b over n elements. */
   add(a: Float32Array, b: Float32Array, n: number): void;

@@ -176,7 +176,6 @@ export class HeaderCursor {
     return n;
   }
 
-  /** A GGUF string: u64 byte length + UTF-8 bytes (not NUL-terminated). */
   /** Moves past `n` bytes (e.g. a string being skipped); GGUF_TRUNCATED if the file ends first. */
   skip(n: number, field: string): void {
     if (n > this.remaining) {
@@ -197,6 +196,7 @@ export class HeaderCursor {
     return bytes;
   }
 
+  /** A GGUF string: u64 byte length + UTF-8 bytes (not NUL-terminated). */
   str(field: string): string {
     const len = this.count(field, 1, MAX_STRING_BYTES);
     if (len === 0) return '';

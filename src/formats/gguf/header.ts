@@ -235,8 +235,8 @@ function readArray(c: HeaderCursor, key: string, depth: number): GgufArray {
  * Top-level arrays at least this long (a vocabulary's tokens, scores and
  * types) are decoded on first use. Decoding a 32000-token vocabulary up front
  * made ~100k short-lived JS values at open, and the garbage collector's young
- * generation grew to hold them: ~3 MiB more peak RSS for runs that never
- * tokenize (`streamllm bench`, `inspect`).
+ * generation grew to hold them: ~2 MiB more peak RSS for runs that never
+ * tokenize (`streamllm bench`).
  */
 const LAZY_MIN_ITEMS = 4096;
 

@@ -16,6 +16,16 @@ import { Region, type Staging } from './staging.js';
 const RUN_WORDS = 7;
 /** The descriptor's element-type word: asm/attention.ts RUN_F16. */
 const RUN_F16 = 1;
+/** max |a[off ..+n)|; NaN if any is NaN (which then takes the widened path). */
+function maxAbs(a: Float32Array, off: number, n: number): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const v = Math.abs(a[off + i]!);
+    if (!(v <= m)) m = v;
+  }
+  return m;
+}
+
 /** f32 -> its bit pattern, for the scale argument word of OP_ATTEND. */
 const F32_BITS = new Float32Array(1);
 const I32_OF_F32 = new Int32Array(F32_BITS.buffer);
@@ -108,11 +118,21 @@ export class WasmAttention {
   /** Ops.axpyRows over f32 or f16 values; `st` is finished by the caller. */
   axpyRows(st: Staging, out: Float32Array, oOff: number, w: Float32Array, wOff: number, values: KvArray, vOff: number, stride: number, count: number, d: number): void {
     if (count <= 0) return;
-    const vp = st.kv(values, vOff, (count - 1) * stride + d, 'values');
+    const span = (count - 1) * stride + d;
+    const vp = st.kv(values, vOff, span, 'values');
     const wp = st.f32(w, wOff, count, 'in', 'w');
     const op = st.f32(out, oOff, d, 'inout', 'out');
-    if (values instanceof Uint16Array) this.k.axpyRowsH(op, wp, vp, stride, count, d);
-    else this.k.axpyRows(op, wp, vp, stride, count, d);
+    if (!(values instanceof Uint16Array)) {
+      this.k.axpyRows(op, wp, vp, stride, count, d);
+    } else if (maxAbs(w, wOff, count) < 65536) {
+      this.k.axpyRowsH(op, wp, vp, stride, count, d);
+    } else {
+      // The f16 kernel lets each weight carry a factor 2^112 (asm/half-kv.ts), finite below 2^16 (attention's
+      // softmax weights always are); larger weights go through the values widened to f32.
+      const wide = st.scratch(span * 4);
+      this.k.loadF16(wide, vp, span);
+      this.k.axpyRows(op, wp, wide, stride, count, d);
+    }
   }
 
   /** Ops.storeF16 (asm/half-kv.ts); `st` is finished by the caller. */

@@ -53,14 +53,14 @@ export interface WasmOpsOptions {
   readonly q8Activations?: Q8Activations;
 }
 
+/** Elements from which swiglu runs on all threads (a 16-token batch of a 2048-wide MLP; decode stays on one). */
+const SWIGLU_PARALLEL = 32768;
+
 /**
  * WeightMatrix.layout of matrices adoptWeight interleaved (asm/packed.ts),
  * per kernel build (the relaxed build lays Q4_0 out its own way), and the
  * kernels' type flag for it.
  */
-/** Elements from which swiglu runs on all threads (a 16-token batch of a 2048-wide MLP; decode stays on one). */
-const SWIGLU_PARALLEL = 32768;
-
 export const PACKED_LAYOUT: Readonly<Record<KernelVariant, string>> = { simd: 'wasm-interleaved', relaxed: 'wasm-interleaved-relaxed' };
 const PACKED = 0x100;
 
@@ -273,7 +273,11 @@ export class WasmOps implements Ops, Disposable {
     }
   }
 
-  rope(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec, n = 1): void {
+  rope(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec): void {
+    this.ropeBatch(x, off, nHeads, headDim, pos, spec, 1);
+  }
+
+  ropeBatch(x: Float32Array, off: number, nHeads: number, headDim: number, pos: number, spec: RopeSpec, n: number): void {
     const dims = spec.dims;
     if (dims === 0 || nHeads === 0 || n <= 0) return;
     const tables = this.ropeTable.at(pos, n, spec);

@@ -13,9 +13,9 @@
  * given up on. Either way the pool is marked failed and every later task
  * throws the same typed error.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { StreamLlmError } from '../../errors.js';
+import type { StreamLlmError } from '../../errors.js';
 import { ARGS, DONE, ERR, GEN, NEXT, OP, OP_ATTEND, OP_EXIT, OP_HANG, OP_MATMUL, OP_SWIGLU, OP_TRAP, PENDING, SLEEPERS, STOP, W_EXITED, W_THREW } from './control.js';
 import { workerError } from './errors.js';
 import type { KernelExports } from './module.js';
@@ -68,17 +68,25 @@ const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 
  * registers tsx itself before importing worker.ts.
  */
 /**
- * The worker script, first found: the one-file build (scripts/bundle-cli.mjs: less memory per thread) or the
- * module beside this one in dist/kernels/wasm/, then the same from the CLI bundle in dist/cli/.
+ * The one-file build of the worker (scripts/bundle-cli.mjs: less memory per thread), beside this module or, from
+ * the CLI bundle in dist/cli/, in dist/kernels/wasm/; used unless older than worker.js (a tsc-only rebuild).
  */
-const WORKER_FILES = ['./worker.bundle.js', './worker.js', '../kernels/wasm/worker.bundle.js', '../kernels/wasm/worker.js'];
+function bundledWorker(): URL | undefined {
+  const plain = new URL('./worker.js', import.meta.url);
+  for (const f of ['./worker.bundle.js', '../kernels/wasm/worker.bundle.js']) {
+    const u = new URL(f, import.meta.url);
+    if (existsSync(u) && !(existsSync(plain) && statSync(plain).mtimeMs > statSync(u).mtimeMs)) return u;
+  }
+  return undefined;
+}
 
 function spawnWorker(init: WorkerInit): Worker {
   const execArgv = workerExecArgv(process.execArgv);
   if (!import.meta.url.endsWith('.ts')) {
-    const file = WORKER_FILES.map((f) => new URL(f, import.meta.url)).find((u) => existsSync(u));
-    if (file === undefined) throw new StreamLlmError('FILE_NOT_FOUND', 'the kernel worker (worker.js) is not built', { hint: 'run `npm run build`' });
-    return new Worker(file, { workerData: init, execArgv, resourceLimits: WORKER_LIMITS });
+    const bundled = bundledWorker();
+    if (bundled !== undefined) return new Worker(bundled, { workerData: init, execArgv, resourceLimits: WORKER_LIMITS });
+    // The plain module, written so that bundlers can see it.
+    return new Worker(new URL('./worker.js', import.meta.url), { workerData: init, execArgv, resourceLimits: WORKER_LIMITS });
   }
   const src = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));

@@ -63,6 +63,11 @@ export class Staging {
     return ptr;
   }
 
+  /** Byte address of `bytes` of scratch, valid until finish(). */
+  scratch(bytes: number): number {
+    return this.take(bytes);
+  }
+
   /** Copies outputs back and recycles the staging area; call once per kernel call. */
   finish(): void {
     for (const w of this.writeBacks) w.arr.set(this.heap.f32(w.ptr, w.len), w.start);
