@@ -117,3 +117,20 @@ test('--simd picks the kernel build, and the same greedy text comes out of both;
   assert.ok(a.out.length > 'The robot'.length, a.out);
   assert.equal(a.out, b.out);
 });
+
+test('--kv-type: f16 and f32 caches both generate; bench reports the type; a bad value is a usage error', (t) => {
+  const bin = needFixture(t, 'models/aidreams260K.bin');
+  const tok = needFixture(t, 'models/aidreams260K.tok512.bin');
+  if (bin === undefined || tok === undefined) return;
+  const bad = run(['generate', '-m', bin, '--tokenizer', tok, '-p', 'x', '--kv-type', 'f8']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /must be one of f16, f32/);
+  for (const kv of ['f16', 'f32']) {
+    const g = run(['generate', '-m', bin, '--tokenizer', tok, '-p', 'The robot', '-n', '20', '--temp', '0', '--kv-type', kv, '--cache', 'sink', '--window', '60']);
+    assert.equal(g.code, 0, g.err);
+    assert.ok(g.out.startsWith('The robot') && g.out.length > 'The robot'.length, g.out);
+    const b = run(['bench', '-m', bin, '--prompt', '16', '--gen', '4', '--kv-type', kv, '--json']);
+    assert.equal(b.code, 0, b.err);
+    assert.equal((JSON.parse(b.out) as { kv_type: string }).kv_type, kv);
+  }
+});
