@@ -18,16 +18,23 @@ export const ACT_GRID: ReadonlyMap<GgmlType, number> = new Map([
 
 /** Byte addresses for asm/exec.ts matmulRange: x (f32, possibly the dequantized codes), codes, scales, sums. */
 export interface ActPointers {
-  readonly x: number;
-  readonly xq: number;
-  readonly xd: number;
-  readonly xs: number;
+  x: number;
+  xq: number;
+  xd: number;
+  xs: number;
 }
 
 export class QuantizedActivations {
   private readonly region: Region;
-  /** What the region holds: codes of the f32 input at `x` for `grid`, `count` values, at `at`. */
-  private last: { x: number; grid: number; count: number; toF32: boolean; at: number } | undefined;
+  /** What the region holds (when `held`): codes of the f32 input at lastX for lastGrid, lastCount values, at lastAt. */
+  private held = false;
+  private lastX = 0;
+  private lastGrid = 0;
+  private lastCount = 0;
+  private lastToF32 = false;
+  private lastAt = 0;
+  /** prepare's result, one object reused (matmul runs per projection and token: no garbage). */
+  private readonly out: ActPointers = { x: 0, xq: 0, xd: 0, xs: 0 };
 
   constructor(
     private readonly k: KernelExports,
@@ -38,10 +45,10 @@ export class QuantizedActivations {
 
   /** Forget the held codes: the next call's input may differ (a matmul without the sameInput promise). */
   invalidate(): void {
-    this.last = undefined;
+    this.held = false;
   }
 
-  /** Quantize n tokens of `cols` f32 values at x for `grid`, unless the held codes are of that very input. */
+  /** Quantize n tokens of `cols` f32 values at x for `grid`, unless the held codes are of that very input. The result is overwritten by the next call. */
   prepare(grid: number, x: number, n: number, cols: number): ActPointers {
     const count = n * cols;
     const blocks = count / 32;
@@ -51,12 +58,21 @@ export class QuantizedActivations {
     const xq = this.region.ensure(codes + (toF32 ? count * 4 : 0));
     const xd = xq + count * 2;
     const xs = xd + blocks * 4;
-    const a = this.last;
-    if (!(a !== undefined && a.x === x && a.grid === grid && a.count === count && a.toF32 === toF32 && a.at === xq)) {
+    if (!(this.held && this.lastX === x && this.lastGrid === grid && this.lastCount === count && this.lastToF32 === toF32 && this.lastAt === xq)) {
       this.k.quantizeAct(grid, x, xq, xd, xs, count);
       if (toF32) this.k.dequantAct(grid, xq, xd, xq + codes, count);
-      this.last = { x, grid, count, toF32, at: xq };
+      this.held = true;
+      this.lastX = x;
+      this.lastGrid = grid;
+      this.lastCount = count;
+      this.lastToF32 = toF32;
+      this.lastAt = xq;
     }
-    return { x: toF32 ? xq + codes : x, xq, xd, xs };
+    const o = this.out;
+    o.x = toF32 ? xq + codes : x;
+    o.xq = xq;
+    o.xd = xd;
+    o.xs = xs;
+    return o;
   }
 }

@@ -51,8 +51,9 @@ export class WasmAttention {
    */
   run(st: Staging, out: Float32Array, oOff: number, q: Float32Array, qOff: number, n: number, runs: readonly KvRun[], nRuns: number, shape: AttentionShape): void {
     const { nHeads, kvHeads, headDim: d } = shape;
-    requireArg(Number.isInteger(nHeads / kvHeads) && nHeads > 0, `nHeads ${nHeads} is not a multiple of kvHeads ${kvHeads}`, { field: 'kvHeads' });
-    requireArg(Number.isInteger(n) && n >= 1 && runs.length >= n * nRuns, `attention over ${n} tokens needs ${n} x ${nRuns} runs, got ${runs.length}`, { field: 'runs' });
+    // Checked before building any message: this runs per token and layer, and allocates nothing when all is well.
+    if (!(Number.isInteger(nHeads / kvHeads) && nHeads > 0)) requireArg(false, `nHeads ${nHeads} is not a multiple of kvHeads ${kvHeads}`, { field: 'kvHeads' });
+    if (!(Number.isInteger(n) && n >= 1 && runs.length >= n * nRuns)) requireArg(false, `attention over ${n} tokens needs ${n} x ${nRuns} runs, got ${runs.length}`, { field: 'runs' });
     let most = 0;
     let work = 0;
     const words = this.runWords(n * nRuns);
@@ -140,7 +141,9 @@ export class WasmAttention {
     if (n <= 0) return;
     // A 16-bit cache lives in this memory (allocF16) and is written in place; any other array through a copy.
     const owned = this.heap.owns(dst);
-    requireArg(Number.isInteger(dOff) && dOff >= 0 && dOff + n <= dst.length, `storeF16: elements ${dOff}..${dOff + n} are outside an array of ${dst.length}`, { field: 'dst' });
+    if (!(Number.isInteger(dOff) && dOff >= 0 && dOff + n <= dst.length)) {
+      requireArg(false, `storeF16: elements ${dOff}..${dOff + n} are outside an array of ${dst.length}`, { field: 'dst' });
+    }
     const dp = owned ? dst.byteOffset + dOff * 2 : st.f16(dst, dOff, n, 'dst');
     this.k.storeF16(dp, st.f32(src, sOff, n, 'in', 'src'), n);
     if (!owned) dst.set(this.heap.u16(dp, n), dOff);

@@ -11,7 +11,11 @@ import { Region } from './staging.js';
 
 export class RopeTable {
   private readonly region: Region;
-  private key: { pos: number; n: number; spec: RopeSpec } | undefined;
+  // The tables held (no key object per call: decode asks for a new position every token).
+  private pos = NaN;
+  private n = 0;
+  private spec: RopeSpec | undefined;
+  private view: Float32Array = new Float32Array(0);
 
   constructor(private readonly heap: WasmHeap) {
     this.region = new Region(heap);
@@ -21,9 +25,10 @@ export class RopeTable {
   at(pos: number, n: number, spec: RopeSpec): number {
     const dims = spec.dims;
     const ptr = this.region.ensure(n * dims * 8);
-    const key = this.key;
-    if (key !== undefined && key.pos === pos && key.n === n && key.spec === spec) return ptr;
-    const t = this.heap.f32(ptr, n * dims * 2);
+    if (this.pos === pos && this.n === n && this.spec === spec) return ptr;
+    // A view of shared memory stays valid when the memory grows; remade only when the region moves or grows.
+    if (this.view.byteOffset !== ptr || this.view.length < n * dims * 2) this.view = this.heap.f32(ptr, n * dims * 2);
+    const t = this.view;
     for (let k = 0; k < n; k++) {
       const cs = k * dims * 2;
       const sn = cs + dims;
@@ -43,7 +48,9 @@ export class RopeTable {
         }
       }
     }
-    this.key = { pos, n, spec };
+    this.pos = pos;
+    this.n = n;
+    this.spec = spec;
     return ptr;
   }
 }
