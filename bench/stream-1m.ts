@@ -4,7 +4,7 @@
  * checkpoints and per-token latency percentiles (in a bounded histogram, so
  * the benchmark itself does not grow memory).
  *
- *   node --import tsx bench/stream-1m.ts [--tokens 1000000] [--sinks 4] [--window 124]
+ *   node --import tsx bench/stream-1m.ts [--tokens 1000000] [--sinks 4] [--window 124] [--kv-type f32|f16]
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ const a = args();
 const N = Number(a.get('tokens') ?? 1_000_000);
 const sinks = Number(a.get('sinks') ?? 4);
 const window = Number(a.get('window') ?? 124);
+const kvType = (a.get('kv-type') ?? 'f32') as 'f32' | 'f16';
 const fixtures = join(BENCH_DIR, '..', '..', 'shared', 'fixtures', 'models');
 const bin = join(fixtures, 'aidreams260K.bin');
 if (!existsSync(bin)) {
@@ -22,7 +23,7 @@ if (!existsSync(bin)) {
   process.exit(2);
 }
 const m = loadModel(bin);
-const s = m.createSession({ cache: { policy: 'sink', sinks, window }, sampling: { temperature: 1, seed: 1234 } });
+const s = m.createSession({ cache: { policy: 'sink', sinks, window, kvType }, sampling: { temperature: 1, seed: 1234 } });
 s.prefill([1]);
 const hist = new LatencyHistogram();
 const checkpoints: { tokens: number; rssMiB: number; heapMiB: number; tokPerS: number }[] = [];
@@ -48,7 +49,7 @@ const r100k = at(100_000);
 const r1m = at(N);
 const result = {
   machine: machine(),
-  command: `node --import tsx bench/stream-1m.ts --tokens ${N} --sinks ${sinks} --window ${window}`,
+  command: `node --import tsx bench/stream-1m.ts --tokens ${N} --sinks ${sinks} --window ${window} --kv-type ${kvType}`,
   ops: m.ops.name,
   cache: s.stats(),
   checkpoints,
@@ -57,4 +58,4 @@ const result = {
   p99OverP50: hist.percentile(99) / hist.percentile(50),
 };
 console.log(JSON.stringify(result, null, 2));
-saveResult('stream-1m', result);
+saveResult(kvType === 'f32' ? 'stream-1m' : `stream-1m-${kvType}`, result);
