@@ -125,12 +125,17 @@ test('--kv-type: f16 and f32 caches both generate; bench reports the type; a bad
   const bad = run(['generate', '-m', bin, '--tokenizer', tok, '-p', 'x', '--kv-type', 'f8']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.err, /must be one of f16, f32/);
+  const kvMiB: number[] = [];
   for (const kv of ['f16', 'f32']) {
     const g = run(['generate', '-m', bin, '--tokenizer', tok, '-p', 'The robot', '-n', '20', '--temp', '0', '--kv-type', kv, '--cache', 'sink', '--window', '60']);
     assert.equal(g.code, 0, g.err);
     assert.ok(g.out.startsWith('The robot') && g.out.length > 'The robot'.length, g.out);
     const b = run(['bench', '-m', bin, '--prompt', '16', '--gen', '4', '--kv-type', kv, '--json']);
     assert.equal(b.code, 0, b.err);
-    assert.equal((JSON.parse(b.out) as { kv_type: string }).kv_type, kv);
+    const j = JSON.parse(b.out) as { kv_type: string; kv_cache_mb: number };
+    assert.equal(j.kv_type, kv);
+    kvMiB.push(j.kv_cache_mb);
   }
+  // The window's rows halve; the few f32 sink rows (and the batch's halves) keep f16 above exactly half.
+  assert.ok(kvMiB[0]! < kvMiB[1]! * 0.75 && kvMiB[0]! > kvMiB[1]! * 0.4, `f16 ${kvMiB[0]} MiB vs f32 ${kvMiB[1]} MiB`);
 });

@@ -22,7 +22,7 @@ export function registerBench(program: Command): void {
     .requiredOption('-m, --model <file>', 'model file: GGUF, or llama2.c checkpoint (.bin)')
     .option('--prompt <n>', 'prompt tokens to prefill', intArg('--prompt', 1, 1 << 20), 128)
     .option('--gen <n>', 'tokens to decode', intArg('--gen', 1, 1 << 20), 64)
-    .option('--json', 'print one JSON object: load_s, prefill_tok_s, decode_tok_s, peak_rss_mb')
+    .option('--json', 'print one JSON object: load_s, prefill_tok_s, decode_tok_s, peak_rss_mb (and kv_type, kv_cache_mb, …)')
     .option('--no-warmup', 'time the very first prefill and decode too (by default one untimed pass of the same prompt runs first)');
   addEngineFlags(addKvTypeFlag(cmd)).action(async (f: BenchFlags) => {
     const ops = await engineOpsFrom(f, f.model);
@@ -72,6 +72,7 @@ export function registerBench(program: Command): void {
         peak_rss_mb: peakRssMb,
         cache: s.stats().policy,
         kv_type: f.kvType ?? DEFAULT_KV_TYPE,
+        kv_cache_mb: s.cacheBytes / 2 ** 20,
       };
       if (f.json === true) process.stdout.write(JSON.stringify(r) + '\n');
       else {
