@@ -7,7 +7,7 @@
 export { matmulRange, scratchBytes, exec } from './exec';
 export { quantizeAct, dequantAct } from './act';
 export { setHalfTable } from './common';
-export { rmsnorm, layernorm, softmax, add, swiglu, gelu, ropeAdjacent, ropeHalves, ropeTokens, dotRows, axpyRows } from './vector';
+export { rmsnorm, layernorm, softmax, add, swiglu, gelu, ropeTokens, dotRows, axpyRows } from './vector';
 export { dequantRow } from './dequant';
 
 /** First byte the JS allocator may use (after this module's static data, if any). */

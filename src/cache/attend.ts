@@ -58,6 +58,21 @@ export class Segment implements KvRun {
 
 const EMPTY = new Float32Array(0);
 
+/**
+ * A subarray view kept while the same range of the same memory is asked for
+ * again (decode asks for the same row every token), so copying through it
+ * allocates nothing per step.
+ */
+export class RangeView<T extends Float32Array | Uint16Array> {
+  private v: T | undefined;
+
+  of(a: T, off: number, n: number): T {
+    const v = this.v;
+    if (v !== undefined && v.buffer === a.buffer && v.byteOffset === a.byteOffset + off * a.BYTES_PER_ELEMENT && v.length === n) return v;
+    return (this.v = a.subarray(off, off + n) as T);
+  }
+}
+
 /** KV storage of n elements of `type`, from the backend (so kernels address it in place). */
 export function allocKv(ops: Ops, type: KvType, n: number): KvArray {
   return type === 'f16' ? ops.allocF16(n) : ops.allocF32(n);

@@ -6,7 +6,7 @@
  */
 import { StreamLlmError } from '../errors.js';
 import type { AttentionShape, KvArray, Ops } from '../kernels/types.js';
-import { allocKv, attendTokens, attentionShape, kvTypeOf, Segment, segments, writeKv } from './attend.js';
+import { allocKv, attendTokens, attentionShape, kvTypeOf, RangeView, Segment, segments, writeKv } from './attend.js';
 import type { CacheGeometry, CacheStats, KvCache, KvType } from './types.js';
 
 export interface DenseOptions {
@@ -26,11 +26,9 @@ export class DenseCache implements KvCache {
   private values: KvArray[] = [];
   private readonly seg = [new Segment()];
   private readonly batchSegs: Segment[] = [];
-  // The model's k/v batch buffers and views of their first row (decode's copy source).
-  private kSrc: Float32Array | undefined;
-  private vSrc: Float32Array | undefined;
-  private kRow: Float32Array = new Float32Array(0);
-  private vRow: Float32Array = new Float32Array(0);
+  // Views of the model's k/v batch rows for the f32 copy (decode: the same row every token).
+  private readonly kView = new RangeView<Float32Array>();
+  private readonly vView = new RangeView<Float32Array>();
   private readonly shape: AttentionShape;
   readonly kvType: KvType;
   private seen = 0;
@@ -108,22 +106,11 @@ export class DenseCache implements KvCache {
       // A 16-bit cache: one rounding store per batch (rows are contiguous in both layouts).
       writeKv(this.ops, K, this.seen * kvw, k, 0, n * kvw);
       writeKv(this.ops, V, this.seen * kvw, v, 0, n * kvw);
-    } else if (n === 1) {
-      // Decode: native copies through views made once per source buffer, so a step allocates nothing.
-      if (this.kSrc !== k || this.kRow.length !== kvw) {
-        this.kSrc = k;
-        this.kRow = k.subarray(0, kvw);
-      }
-      if (this.vSrc !== v || this.vRow.length !== kvw) {
-        this.vSrc = v;
-        this.vRow = v.subarray(0, kvw);
-      }
-      K.set(this.kRow, this.seen * kvw);
-      V.set(this.vRow, this.seen * kvw);
     } else {
-      // A batch is token-major like the cache: one native copy (a JS loop stays slow until V8 optimizes it).
-      K.set(k.subarray(0, n * kvw), this.seen * kvw);
-      V.set(v.subarray(0, n * kvw), this.seen * kvw);
+      // Token-major like the cache: one native copy per batch (a JS loop stays slow until V8 optimizes it), through
+      // views that decode reuses every token.
+      K.set(this.kView.of(k, 0, n * kvw), this.seen * kvw);
+      V.set(this.vView.of(v, 0, n * kvw), this.seen * kvw);
     }
     if (n === 1) {
       this.seg[0]!.storage(K, V, g.kvHeads, d, 0, this.seen + 1, this.seen);

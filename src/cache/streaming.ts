@@ -22,7 +22,7 @@
  */
 import { StreamLlmError } from '../errors.js';
 import type { AttentionShape, KvArray, Ops } from '../kernels/types.js';
-import { allocKv, attendTokens, attentionShape, copyF32, kvTypeOf, type Segment, segments, writeKv } from './attend.js';
+import { allocKv, attendTokens, attentionShape, copyF32, kvTypeOf, RangeView, type Segment, segments, writeKv } from './attend.js';
 import type { CacheGeometry, CacheStats, KvCache, KvType } from './types.js';
 
 /**
@@ -59,7 +59,8 @@ export class StreamingCache implements KvCache {
   // the same result as its tokens fed one by one (grown to the largest batch; unused with f32).
   private batchK: Uint16Array = new Uint16Array(0);
   private batchV: Uint16Array = new Uint16Array(0);
-  private readonly views: (Uint16Array | undefined)[] = [undefined, undefined];
+  private readonly ringSrcK = new RangeView<Uint16Array>();
+  private readonly ringSrcV = new RangeView<Uint16Array>();
   // Per query of a sub-batch (QUERY_BATCH, S, kvHeads, headDim): the sinks' keys rotated for that query, and a
   // copy of their values beside them (a run has one offset for both).
   private readonly sinkRot: Float32Array;
@@ -207,21 +208,14 @@ export class StreamingCache implements KvCache {
       const slot = (t0 + j - S) % W;
       const count = Math.min(m - j, W - slot);
       if (ringK instanceof Uint16Array && ringV instanceof Uint16Array) {
-        ringK.set(this.halves(this.batchK, j * kvw, count * kvw, 0), slot * kvw);
-        ringV.set(this.halves(this.batchV, j * kvw, count * kvw, 1), slot * kvw);
+        ringK.set(this.ringSrcK.of(this.batchK, j * kvw, count * kvw), slot * kvw);
+        ringV.set(this.ringSrcV.of(this.batchV, j * kvw, count * kvw), slot * kvw);
       } else {
         writeKv(this.ops, ringK, slot * kvw, k, j * kvw, count * kvw);
         writeKv(this.ops, ringV, slot * kvw, v, j * kvw, count * kvw);
       }
       j += count;
     }
-  }
-
-  /** a[off ..+n) as a view, kept while the same range is asked for again (decode: every token), in slot `which`. */
-  private halves(a: Uint16Array, off: number, n: number, which: 0 | 1): Uint16Array {
-    const v = this.views[which];
-    if (v !== undefined && v.buffer === a.buffer && v.byteOffset === a.byteOffset + off * 2 && v.length === n) return v;
-    return (this.views[which] = a.subarray(off, off + n));
   }
 
   end(): void {

@@ -22,8 +22,6 @@ export interface KernelExports {
   add(a: number, b: number, n: number): void;
   swiglu(gate: number, up: number, n: number): void;
   gelu(x: number, n: number): void;
-  ropeAdjacent(x: number, nHeads: number, headDim: number, dims: number, cs: number, sn: number): void;
-  ropeHalves(x: number, nHeads: number, headDim: number, dims: number, cs: number, sn: number): void;
   ropeTokens(adjacent: number, x: number, n: number, nHeads: number, headDim: number, dims: number, tables: number): void;
   dotRows(scores: number, q: number, keys: number, stride: number, count: number, d: number, scale: number): void;
   axpyRows(out: number, w: number, values: number, stride: number, count: number, d: number): void;
