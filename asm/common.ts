@@ -23,6 +23,15 @@ export const T_BF16: i32 = 30;
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1);
 }
 
+/**
+ * w0·x0 + w1·x1 lane by lane: the step of every F32 matvec (float.ts,
+ * packed.ts), one accumulator per row instead of two, so two rows' streams
+ * fit in V8's 16 xmm registers (packed.ts mvF32x4).
+ */
+@inline export function pairF32(w0: v128, x0: v128, w1: v128, x1: v128): v128 {
+  return f32x4.add(f32x4.mul(w0, x0), f32x4.mul(w1, x1));
+}
+
 /** Sum of an f32x4's lanes in f64, for reductions whose rounding we care about. */
 @inline export function widenAdd(acc: v128, v: v128): v128 {
   const lo = f64x2.promote_low_f32x4(v);

@@ -3,8 +3,8 @@
  * prefill (n > 1).
  *
  * Changes against the scalar oracle (src/kernels/scalar.ts):
- * - f32 accumulation in SIMD lanes (8 independent partial sums per row for
- *   matvec) instead of one float64 sum; error stays ~1e-6 relative to sum|w·x|.
+ * - f32 accumulation in SIMD lanes (4 partial sums per row for matvec,
+ *   each adding two products per step: common.ts pairF32) instead of one float64 sum; error stays ~1e-6 relative to sum|w·x|.
  * - matvec (n = 1) takes 4 rows per pass so every x load feeds 4 rows; F16 is
  *   widened exactly in-register (common.ts halfToF32x4), BF16 by a shift.
  * - matmul (n > 1) is a 4-row x 2-token register tile of dot products
@@ -18,25 +18,27 @@
  * the F16/BF16 matvec) reuse the same code on an aliased row or token and
  * drop the duplicate results; the F32 matvec takes leftover rows one by one.
  */
-import { f32At, halfToF32x4, bf16ToF32x4, hsum, half, T_BF16, T_F16 } from './common';
+import { f32At, halfToF32x4, bf16ToF32x4, hsum, half, pairF32, T_BF16, T_F16 } from './common';
 import { dequantRow } from './dequant';
 import { dequantPacked } from './packed';
 
-/** dot(a[0..n), b[0..n)) for f32 arrays, 2 accumulators. */
+/**
+ * dot(a[0..n), b[0..n)) for f32 arrays: per 8 elements, lane l adds
+ * a[l]·b[l] + a[4+l]·b[4+l] to its partial sum (the order of every F32
+ * matvec here, packed.ts mvF32x4 included, so all rows round alike).
+ */
 @inline function dotF32(a: usize, b: usize, n: i32): f32 {
   let s0 = f32x4.splat(0);
-  let s1 = f32x4.splat(0);
   let c = 0;
   for (; c + 8 <= n; c += 8) {
     const o = <usize>c << 2;
-    s0 = f32x4.add(s0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
-    s1 = f32x4.add(s1, f32x4.mul(v128.load(a + o, 16), v128.load(b + o, 16)));
+    s0 = f32x4.add(s0, pairF32(v128.load(a + o), v128.load(b + o), v128.load(a + o, 16), v128.load(b + o, 16)));
   }
   for (; c + 4 <= n; c += 4) {
     const o = <usize>c << 2;
     s0 = f32x4.add(s0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
   }
-  let s = hsum(f32x4.add(s0, s1));
+  let s = hsum(s0);
   for (; c < n; c++) s += load<f32>(f32At(a, c)) * load<f32>(f32At(b, c));
   return s;
 }
@@ -50,28 +52,21 @@ export function mvF32(out: usize, w: usize, x: usize, cols: i32, r0: i32, r1: i3
     const w1 = w0 + rb;
     const w2 = w1 + rb;
     const w3 = w2 + rb;
-    let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
-    let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
-    let a2 = f32x4.splat(0), b2 = f32x4.splat(0);
-    let a3 = f32x4.splat(0), b3 = f32x4.splat(0);
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     let c = 0;
     for (; c + 8 <= cols; c += 8) {
       const o = <usize>c << 2;
       const xa = v128.load(x + o);
       const xb = v128.load(x + o, 16);
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(w0 + o), xa));
-      b0 = f32x4.add(b0, f32x4.mul(v128.load(w0 + o, 16), xb));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(w1 + o), xa));
-      b1 = f32x4.add(b1, f32x4.mul(v128.load(w1 + o, 16), xb));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load(w2 + o), xa));
-      b2 = f32x4.add(b2, f32x4.mul(v128.load(w2 + o, 16), xb));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load(w3 + o), xa));
-      b3 = f32x4.add(b3, f32x4.mul(v128.load(w3 + o, 16), xb));
+      a0 = f32x4.add(a0, pairF32(v128.load(w0 + o), xa, v128.load(w0 + o, 16), xb));
+      a1 = f32x4.add(a1, pairF32(v128.load(w1 + o), xa, v128.load(w1 + o, 16), xb));
+      a2 = f32x4.add(a2, pairF32(v128.load(w2 + o), xa, v128.load(w2 + o, 16), xb));
+      a3 = f32x4.add(a3, pairF32(v128.load(w3 + o), xa, v128.load(w3 + o, 16), xb));
     }
-    let s0 = hsum(f32x4.add(a0, b0));
-    let s1 = hsum(f32x4.add(a1, b1));
-    let s2 = hsum(f32x4.add(a2, b2));
-    let s3 = hsum(f32x4.add(a3, b3));
+    let s0 = hsum(a0);
+    let s1 = hsum(a1);
+    let s2 = hsum(a2);
+    let s3 = hsum(a3);
     for (; c < cols; c++) {
       const xv = load<f32>(f32At(x, c));
       s0 += load<f32>(f32At(w0, c)) * xv;

@@ -36,7 +36,7 @@
  * A packed matrix is flagged by PACKED in the type the host passes
  * (src/kernels/wasm/ops.ts); only this backend can read it.
  */
-import { bf16ToF32x4, f32At, finiteHalfToF32x4, fma4, halfScale, halfToF32x4, halvesScaled4, hsum, T_BF16, T_F16, T_F32, T_Q4_0, T_Q8_0, totals4, TWO_112 } from './common';
+import { bf16ToF32x4, f32At, finiteHalfToF32x4, fma4, halfScale, halfToF32x4, halvesScaled4, hsum, pairF32, T_BF16, T_F16, T_F32, T_Q4_0, T_Q8_0, totals4, TWO_112 } from './common';
 import { blockQ4, blockQ8 } from './dequant';
 import { dotQ8 } from './quant';
 
@@ -362,32 +362,49 @@ function mvHalfx4(out: usize, w: usize, x: usize, cols: i32, g0: i32, g1: i32, b
   }
 }
 
-/** F32 x4: 8 partial sums per row, as float.ts mvF32 (same order, so bit-identical to it). */
+/**
+ * F32 x4, in float.ts mvF32's order (common.ts pairF32; so bit-identical to
+ * it). Two groups half the range apart are read in the same pass: two
+ * sequential streams keep more lines in flight from DRAM than one. Measured
+ * on one thread over the 110M model's matrices (438 MB): one stream 28-30
+ * GB/s, two 33-35.
+ */
 function mvF32x4(out: usize, w: usize, x: usize, cols: i32, g0: i32, g1: i32): void {
-  const gb = <usize>cols << 4;
-  for (let g = g0; g < g1; g++) {
-    let p = w + <usize>g * gb;
-    let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
-    let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
-    let a2 = f32x4.splat(0), b2 = f32x4.splat(0);
-    let a3 = f32x4.splat(0), b3 = f32x4.splat(0);
-    for (let c = 0; c < cols; c += 8) {
-      const xa = v128.load(f32At(x, c));
-      const xb = v128.load(f32At(x, c), 16);
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(p), xa));
-      b0 = f32x4.add(b0, f32x4.mul(v128.load(p, 16), xb));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(p, 32), xa));
-      b1 = f32x4.add(b1, f32x4.mul(v128.load(p, 48), xb));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load(p, 64), xa));
-      b2 = f32x4.add(b2, f32x4.mul(v128.load(p, 80), xb));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load(p, 96), xa));
-      b3 = f32x4.add(b3, f32x4.mul(v128.load(p, 112), xb));
-      p += 128;
-    }
-    const o = out + (<usize>g << 4);
-    store<f32>(o, hsum(f32x4.add(a0, b0)));
-    store<f32>(o, hsum(f32x4.add(a1, b1)), 4);
-    store<f32>(o, hsum(f32x4.add(a2, b2)), 8);
-    store<f32>(o, hsum(f32x4.add(a3, b3)), 12);
+  const h = (g1 - g0) >> 1;
+  for (let g = g0; g < g0 + h; g++) mvF32Pair(out, w, x, cols, g, g + h);
+  // An odd group count leaves the last one: read as both streams (the second pass hits L1), one result kept.
+  if (((g1 - g0) & 1) != 0) mvF32Pair(out, w, x, cols, g1 - 1, g1 - 1);
+}
+
+/** Groups ga and gb of an F32 x4 matrix, in one pass. */
+@inline function mvF32Pair(out: usize, w: usize, x: usize, cols: i32, ga: i32, gb: i32): void {
+  const bytes = <usize>cols << 4;
+  let p = w + <usize>ga * bytes;
+  let q = w + <usize>gb * bytes;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+  for (let c = 0; c < cols; c += 8) {
+    const xa = v128.load(f32At(x, c));
+    const xb = v128.load(f32At(x, c), 16);
+    a0 = f32x4.add(a0, pairF32(v128.load(p), xa, v128.load(p, 16), xb));
+    a1 = f32x4.add(a1, pairF32(v128.load(p, 32), xa, v128.load(p, 48), xb));
+    a2 = f32x4.add(a2, pairF32(v128.load(p, 64), xa, v128.load(p, 80), xb));
+    a3 = f32x4.add(a3, pairF32(v128.load(p, 96), xa, v128.load(p, 112), xb));
+    b0 = f32x4.add(b0, pairF32(v128.load(q), xa, v128.load(q, 16), xb));
+    b1 = f32x4.add(b1, pairF32(v128.load(q, 32), xa, v128.load(q, 48), xb));
+    b2 = f32x4.add(b2, pairF32(v128.load(q, 64), xa, v128.load(q, 80), xb));
+    b3 = f32x4.add(b3, pairF32(v128.load(q, 96), xa, v128.load(q, 112), xb));
+    p += 128;
+    q += 128;
   }
+  storeSums4(out + (<usize>ga << 4), a0, a1, a2, a3);
+  storeSums4(out + (<usize>gb << 4), b0, b1, b2, b3);
+}
+
+/** The 4 rows' sums of their lanes, to out[0..4). */
+@inline function storeSums4(o: usize, a0: v128, a1: v128, a2: v128, a3: v128): void {
+  store<f32>(o, hsum(a0));
+  store<f32>(o, hsum(a1), 4);
+  store<f32>(o, hsum(a2), 8);
+  store<f32>(o, hsum(a3), 12);
 }
