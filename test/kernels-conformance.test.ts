@@ -320,6 +320,25 @@ for (const be of BACKENDS) {
       }
     });
 
+    test('float matvec: the adopted (packed) layout gives the plain layout\'s bits (odd and even group counts, both streams)', () => {
+      // asm/packed.ts reads two groups per pass and sums in float.ts's order; a layout must never change a bit.
+      for (const type of [GgmlType.F32, GgmlType.F16, GgmlType.BF16]) {
+        for (const [rows, cols] of [[4, 64], [36, 72], [40, 256], [43, 32]] as const) {
+          const x = place(ops(), rand(cols, 3), true);
+          const { w: plainW } = weights(ops(), type, rows, cols, true, false);
+          const data = ops().alloc(plainW.data.length);
+          data.set(plainW.data);
+          const packedW = ops().adoptWeight?.({ ...plainW, data }) ?? plainW;
+          if (ops().adoptWeight !== undefined) assert.ok(packedW.layout !== undefined, `${GgmlType[type]} ${rows}x${cols} is packed`);
+          const a = new Float32Array(rows);
+          const b = new Float32Array(rows);
+          ops().matmul(a, plainW, x, 1);
+          ops().matmul(b, packedW, x, 1);
+          check(`${GgmlType[type]} ${rows}x${cols} packed vs plain`, b, a, () => 0);
+        }
+      }
+    });
+
     test('a matrix with an inf block scale is left in ggml\'s layout and still computes as the oracle', () => {
       for (const type of [GgmlType.Q8_0, GgmlType.Q4_0]) {
         const rows = 16, cols = 64;
