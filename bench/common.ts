@@ -33,11 +33,7 @@ export class LatencyHistogram {
   }
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
+export { median } from '../src/eval/passes.js';
 
 export function machine(): Record<string, unknown> {
   const c = cpus();

@@ -22,6 +22,7 @@ import type { Ops, Q8Activations, WeightMatrix } from '../src/kernels/types.js';
 import { createWasmOps, type KernelChoice, type WasmOps } from '../src/kernels/wasm/index.js';
 import { GgmlType } from '../src/tensor/dtype.js';
 import { quantize } from '../src/tensor/quant.js';
+import { median } from '../src/eval/passes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -177,11 +178,6 @@ const CASES: Case[] = [
     return () => ops.axpyRows(out, 0, w, 0, v, 0, 128, 4096, 128);
   }),
 ];
-
-function median(a: number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 /** Seconds per call, one sample: repeat for at least MIN_MS. */
 function sample(fn: () => void, reps: number): number {

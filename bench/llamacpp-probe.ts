@@ -1,21 +1,24 @@
 /**
  * One llama.cpp measurement in its own process (so its RSS is its own):
- *   node --import tsx bench/llamacpp-probe.ts FILE THREADS PROMPT GEN
+ *   node --import tsx bench/llamacpp-probe.ts FILE THREADS PROMPT GEN [REPS]
  * Prints one JSON object with the keys `streamllm bench --json` uses.
  * node-llama-cpp 3.21.1 defaults (F16 KV cache, flash attention auto): llama.cpp as users run it.
- * Like `streamllm bench` (and llama-bench), one untimed pass of the same prompt runs first.
+ * Like `streamllm bench` (and llama-bench), one untimed pass of the same prompt runs first,
+ * then timed passes by the same rule (src/eval/passes.ts: REPS, or ~1 s of them), medians reported.
  */
 import { getLlama, type Token } from 'node-llama-cpp';
 import { GgufFile } from '../src/formats/gguf/reader.js';
+import { median, morePasses } from '../src/eval/passes.js';
 
-const [file, threadsArg, promptArg, genArg] = process.argv.slice(2);
+const [file, threadsArg, promptArg, genArg, repsArg] = process.argv.slice(2);
 if (file === undefined) {
-  console.error('usage: llamacpp-probe.ts FILE THREADS PROMPT GEN');
+  console.error('usage: llamacpp-probe.ts FILE THREADS PROMPT GEN [REPS]');
   process.exit(2);
 }
 const threads = Number(threadsArg ?? 1);
 const promptN = Number(promptArg ?? 128);
 const gen = Number(genArg ?? 64);
+const reps = repsArg === undefined ? undefined : Number(repsArg);
 const llama = await getLlama({ gpu: false, build: 'never', maxThreads: 0 });
 const t0 = performance.now();
 const model = await llama.loadModel({ modelPath: file });
@@ -30,24 +33,33 @@ const ids = Array.from({ length: promptN }, (_, i) => (i === 0 ? 1 : (i * 265443
 // The same untimed warm-up pass `streamllm bench` runs (the whole prompt and one decode step), then a clean cache.
 await seq.evaluateWithoutGeneratingNewTokens(ids);
 for await (const _ of seq.evaluate([ids[0]!], { temperature: 0 })) break;
-await seq.clearHistory();
-const tp = performance.now();
-await seq.evaluateWithoutGeneratingNewTokens(ids);
-const prefillS = (performance.now() - tp) / 1000;
-let n = 0;
-const tg = performance.now();
-for await (const _ of seq.evaluate([ids[ids.length - 1]!], { temperature: 0 })) {
-  if (++n >= gen) break;
+const prefillRates: number[] = [];
+const decodeRates: number[] = [];
+let timedS = 0;
+while (morePasses(prefillRates.length, timedS, reps)) {
+  await seq.clearHistory();
+  const tp = performance.now();
+  await seq.evaluateWithoutGeneratingNewTokens(ids);
+  const prefillS = (performance.now() - tp) / 1000;
+  let n = 0;
+  const tg = performance.now();
+  for await (const _ of seq.evaluate([ids[ids.length - 1]!], { temperature: 0 })) {
+    if (++n >= gen) break;
+  }
+  const decodeS = (performance.now() - tg) / 1000;
+  prefillRates.push(promptN / prefillS);
+  decodeRates.push(gen / decodeS);
+  timedS += prefillS + decodeS;
 }
-const decodeS = (performance.now() - tg) / 1000;
 console.log(
   JSON.stringify({
     model: file,
     engine: 'llama.cpp (node-llama-cpp 3.21.1)',
     threads,
     load_s: loadS,
-    prefill_tok_s: promptN / prefillS,
-    decode_tok_s: gen / decodeS,
+    prefill_tok_s: median(prefillRates),
+    decode_tok_s: median(decodeRates),
+    reps: prefillRates.length,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
   }),
 );

@@ -5,8 +5,10 @@
  * interleaved run by run, and the table reports medians. Both KV caches are
  * F16 by default (llama.cpp's default; ours with --kv-type f16), so both
  * engines read and hold the same cache bytes; --kv-type f32 runs ours exact.
+ * Within a process both time their passes by one rule (src/eval/passes.ts:
+ * ~1 s of passes, or --reps N), so a small model is not one noisy pass.
  *
- *   node --import tsx bench/vs-llamacpp.ts [--runs 3] [--threads 1,2] [--models all|quick] [--prompt 128] [--gen 64] [--kv-type f16|f32]
+ *   node --import tsx bench/vs-llamacpp.ts [--runs 3] [--threads 1,2] [--models all|quick] [--prompt 128] [--gen 64] [--kv-type f16|f32] [--reps N]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,6 +22,7 @@ const threadList = (a.get('threads') ?? '1,2').split(',').map(Number);
 const prompt = Number(a.get('prompt') ?? 128);
 const gen = Number(a.get('gen') ?? 64);
 const kvType = a.get('kv-type') ?? 'f16';
+const reps = a.get('reps');
 const quick = a.get('models') === 'quick';
 const archOnly = a.get('models') === 'arch';
 const CLI = join(BENCH_DIR, '..', 'dist', 'cli', 'main.js');
@@ -82,8 +85,8 @@ for (const [label, make] of models) {
     const ours: Measure[] = [];
     const theirs: Measure[] = [];
     for (let r = 0; r < runs; r++) {
-      const o = measure([CLI, 'bench', '-m', file, '--threads', String(threads), '--prompt', String(prompt), '--gen', String(gen), '--kv-type', kvType, '--json']);
-      const l = measure(['--import', 'tsx', join(BENCH_DIR, 'llamacpp-probe.ts'), file, String(threads), String(prompt), String(gen)]);
+      const o = measure([CLI, 'bench', '-m', file, '--threads', String(threads), '--prompt', String(prompt), '--gen', String(gen), '--kv-type', kvType, '--json', ...(reps !== undefined ? ['--reps', reps] : [])]);
+      const l = measure(['--import', 'tsx', join(BENCH_DIR, 'llamacpp-probe.ts'), file, String(threads), String(prompt), String(gen), ...(reps !== undefined ? [reps] : [])]);
       if (o !== undefined) ours.push(o);
       if (l !== undefined) theirs.push(l);
     }
@@ -105,6 +108,6 @@ for (const [label, make] of models) {
     );
   }
 }
-const result = { machine: machine(), command: `node --import tsx bench/vs-llamacpp.ts --runs ${runs} --threads ${threadList.join(',')} --prompt ${prompt} --gen ${gen} --kv-type ${kvType}${quick ? ' --models quick' : archOnly ? ' --models arch' : ''}`, kvType: { ours: kvType, llamacpp: 'f16 (default)' }, rows };
+const result = { machine: machine(), command: `node --import tsx bench/vs-llamacpp.ts --runs ${runs} --threads ${threadList.join(',')} --prompt ${prompt} --gen ${gen} --kv-type ${kvType}${quick ? ' --models quick' : archOnly ? ' --models arch' : ''}${reps !== undefined ? ` --reps ${reps}` : ''}`, kvType: { ours: kvType, llamacpp: 'f16 (default)' }, rows };
 console.log(JSON.stringify(result, null, 2));
 saveResult(archOnly ? 'vs-llamacpp-arch' : 'vs-llamacpp', result);

@@ -139,3 +139,20 @@ test('--kv-type: f16 and f32 caches both generate; bench reports the type; a bad
   // The window's rows halve; the few f32 sink rows (and the batch's halves) keep f16 above exactly half.
   assert.ok(kvMiB[0]! < kvMiB[1]! * 0.75 && kvMiB[0]! > kvMiB[1]! * 0.4, `f16 ${kvMiB[0]} MiB vs f32 ${kvMiB[1]} MiB`);
 });
+
+test('bench --reps N times N passes (medians); without it a small model gets several; --reps 0 is a usage error', (t) => {
+  const bin = needFixture(t, 'models/aidreams260K.bin');
+  if (bin === undefined) return;
+  const fixed = run(['bench', '-m', bin, '--prompt', '16', '--gen', '4', '--reps', '3', '--json']);
+  assert.equal(fixed.code, 0, fixed.err);
+  const j = JSON.parse(fixed.out) as { reps: number; prefill_tok_s: number; decode_tok_s: number };
+  assert.equal(j.reps, 3);
+  assert.ok(j.prefill_tok_s > 0 && j.decode_tok_s > 0, fixed.out);
+  // A 16-token pass of a 260K model takes milliseconds: the ~1 s rule stops at its cap of 10.
+  const auto = run(['bench', '-m', bin, '--prompt', '16', '--gen', '4', '--json']);
+  assert.equal(auto.code, 0, auto.err);
+  assert.equal((JSON.parse(auto.out) as { reps: number }).reps, 10);
+  const bad = run(['bench', '-m', bin, '--reps', '0']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /--reps/);
+});

@@ -4,6 +4,7 @@ import { loadModel } from '../runtime/load.js';
 import { DEFAULT_KV_TYPE, type KvType } from '../cache/types.js';
 import { addKvTypeFlag } from './cache-flags.js';
 import { addEngineFlags, engineOpsFrom, type EngineFlags } from './engine-flags.js';
+import { AUTO_PASS_SECONDS, MAX_AUTO_PASSES, median, morePasses } from '../eval/passes.js';
 import { info, intArg, progressBar } from './util.js';
 
 interface BenchFlags extends EngineFlags {
@@ -12,6 +13,7 @@ interface BenchFlags extends EngineFlags {
   gen: number;
   json?: boolean;
   warmup: boolean;
+  reps?: number;
   kvType?: KvType;
 }
 
@@ -23,6 +25,7 @@ export function registerBench(program: Command): void {
     .option('--prompt <n>', 'prompt tokens to prefill', intArg('--prompt', 1, 1 << 20), 128)
     .option('--gen <n>', 'tokens to decode', intArg('--gen', 1, 1 << 20), 64)
     .option('--json', 'print one JSON object: load_s, prefill_tok_s, decode_tok_s, peak_rss_mb (and kv_type, kv_cache_mb, …)')
+    .option('--reps <n>', `timed passes (reset, prefill, decode), medians reported (default: as many as fit in ~${AUTO_PASS_SECONDS} s, at most ${MAX_AUTO_PASSES})`, intArg('--reps', 1, 1000))
     .option('--no-warmup', 'time the very first prefill and decode too (by default one untimed pass of the same prompt runs first)');
   addEngineFlags(addKvTypeFlag(cmd)).action(async (f: BenchFlags) => {
     const ops = await engineOpsFrom(f, f.model);
@@ -50,15 +53,24 @@ export function registerBench(program: Command): void {
         s.logits();
         s.reset();
       }
-      const tp = performance.now();
-      s.prefill(ids);
-      const prefillS = (performance.now() - tp) / 1000;
-      const tg = performance.now();
-      for (let i = 0; i < f.gen; i++) {
-        s.step();
-        s.logits(); // include the last token's forward pass
+      const prefillRates: number[] = [];
+      const decodeRates: number[] = [];
+      let timedS = 0;
+      while (morePasses(prefillRates.length, timedS, f.reps)) {
+        if (prefillRates.length > 0) s.reset();
+        const tp = performance.now();
+        s.prefill(ids);
+        const prefillS = (performance.now() - tp) / 1000;
+        const tg = performance.now();
+        for (let i = 0; i < f.gen; i++) {
+          s.step();
+          s.logits(); // include the last token's forward pass
+        }
+        const decodeS = (performance.now() - tg) / 1000;
+        prefillRates.push(f.prompt / prefillS);
+        decodeRates.push(f.gen / decodeS);
+        timedS += prefillS + decodeS;
       }
-      const decodeS = (performance.now() - tg) / 1000;
       const peakRssMb = process.resourceUsage().maxRSS / 1024;
       const r = {
         model: f.model,
@@ -66,9 +78,10 @@ export function registerBench(program: Command): void {
         threads: f.threads ?? null,
         load_s: loadS,
         prefill_tokens: f.prompt,
-        prefill_tok_s: f.prompt / prefillS,
+        prefill_tok_s: median(prefillRates),
         decode_tokens: f.gen,
-        decode_tok_s: f.gen / decodeS,
+        decode_tok_s: median(decodeRates),
+        reps: prefillRates.length,
         peak_rss_mb: peakRssMb,
         cache: s.stats().policy,
         kv_type: f.kvType ?? DEFAULT_KV_TYPE,
@@ -78,7 +91,8 @@ export function registerBench(program: Command): void {
       else {
         process.stdout.write(
           `${f.model} (${ops.name}): load ${loadS.toFixed(2)} s, prefill ${r.prefill_tok_s.toFixed(1)} tok/s (${f.prompt} tokens), ` +
-            `decode ${r.decode_tok_s.toFixed(1)} tok/s (${f.gen} tokens), peak RSS ${peakRssMb.toFixed(0)} MB\n`,
+            `decode ${r.decode_tok_s.toFixed(1)} tok/s (${f.gen} tokens), peak RSS ${peakRssMb.toFixed(0)} MB` +
+            (r.reps > 1 ? ` (medians of ${r.reps} passes)\n` : '\n'),
         );
       }
       if (needed > ctx) info(`note: ${needed} tokens exceed the ${ctx}-token context; measured with the sink cache`);

@@ -1,2 +1,3 @@
 export { perplexity } from './perplexity.js';
 export type { PerplexityOptions, PerplexityResult } from './perplexity.js';
+export { morePasses, median, AUTO_PASS_SECONDS, MAX_AUTO_PASSES } from './passes.js';
