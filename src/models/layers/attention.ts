@@ -38,8 +38,12 @@ export interface AttentionOptions {
   readonly clampKqv?: number | undefined;
 }
 
-/** s.attnOut (n, dim) = Wo · attention(input) (+ bo). `input` is (n, dim), already normed. */
-export function selfAttention(c: BlockContext, layer: number, input: Float32Array, w: AttentionWeights, opts: AttentionOptions = {}): Float32Array {
+/**
+ * s.attnOut (n, dim) = Wo · attention(input) (+ bo). `input` is (n, dim),
+ * already normed. The attention output before Wo goes to `att` (s.att, or a
+ * dead buffer the block lends: see block.ts).
+ */
+export function selfAttention(c: BlockContext, layer: number, input: Float32Array, w: AttentionWeights, opts: AttentionOptions = {}, att: Float32Array = c.s.att): Float32Array {
   const { ops, hp, s, n } = c;
   const qd = hp.nHeads * hp.headDim;
   const kd = hp.kvHeads * hp.headDim;
@@ -64,8 +68,8 @@ export function selfAttention(c: BlockContext, layer: number, input: Float32Arra
       clamp(s.v, lim, n * kd);
     }
   }
-  c.cache.attend(layer, s.q, s.k, s.v, s.att);
-  c.hook?.('attn_out', layer, s.att.subarray(0, n * qd));
-  linear(ops, s.attnOut, w.out, s.att, n);
+  c.cache.attend(layer, s.q, s.k, s.v, att);
+  c.hook?.('attn_out', layer, att.subarray(0, n * qd));
+  linear(ops, s.attnOut, w.out, att, n);
   return s.attnOut;
 }

@@ -45,9 +45,13 @@ export function transformerBlock(layers: readonly BlockWeights[], o: BlockOption
     applyNorm(ops, o.norm, s.h1, s.x, L.attnNorm, o.eps, n);
     c.hook?.('attn_norm', l, s.h1.subarray(0, len));
     if (o.residual === 'sequential' && L.ffnNorm !== 'shared') {
-      ops.add(s.x, selfAttention(c, l, s.h1, L.attn, attnOpts), len);
-      applyNorm(ops, o.norm, s.h2, s.x, L.ffnNorm, o.eps, n);
-      ops.add(s.x, feedForward(c, s.h2, L.ffn, o.gelu), len);
+      // Sequential: h1 is dead once q/k/v are projected and attnOut once added, so the attention
+      // output (when it fits), the MLP's norm and the MLP's output reuse them. A 128-token batch of
+      // a 768-wide model then writes 3 x 384 KiB less scratch (s.att, s.h2, s.ffnOut stay untouched).
+      const att = c.hp.nHeads * c.hp.headDim <= c.hp.dim ? s.h1 : s.att;
+      ops.add(s.x, selfAttention(c, l, s.h1, L.attn, attnOpts, att), len);
+      applyNorm(ops, o.norm, s.h1, s.x, L.ffnNorm, o.eps, n);
+      ops.add(s.x, feedForward(c, s.h1, L.ffn, o.gelu, s.attnOut), len);
     } else {
       // Both branches read the layer's input, so normalize before touching x.
       let mlpIn = s.h1;

@@ -11,8 +11,8 @@ export type FfnWeights =
   /** down · gelu(up · x) */
   | { readonly kind: 'gelu'; readonly up: Linear; readonly down: Linear };
 
-/** s.ffnOut (n, dim) = MLP(input). `input` is (n, dim), already normed. */
-export function feedForward(c: BlockContext, input: Float32Array, w: FfnWeights, gelu: GeluMode = 'ggml'): Float32Array {
+/** out (n, dim; s.ffnOut unless the block lends a dead buffer) = MLP(input). `input` is (n, dim), already normed. */
+export function feedForward(c: BlockContext, input: Float32Array, w: FfnWeights, gelu: GeluMode = 'ggml', out: Float32Array = c.s.ffnOut): Float32Array {
   const { ops, s, n } = c;
   const len = n * c.hp.ffnDim;
   if (w.kind === 'swiglu') {
@@ -23,6 +23,6 @@ export function feedForward(c: BlockContext, input: Float32Array, w: FfnWeights,
     linear(ops, s.f1, w.up, input, n);
     applyGelu(ops, gelu, s.f1, len);
   }
-  linear(ops, s.ffnOut, w.down, s.f1, n);
-  return s.ffnOut;
+  linear(ops, out, w.down, s.f1, n);
+  return out;
 }
