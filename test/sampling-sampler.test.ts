@@ -249,3 +249,32 @@ test('options are exposed with defaults filled in', () => {
   );
   assert.ok(Object.isFrozen(o));
 });
+
+test('a fresh seed is drawn on first use: never by a greedy sampler, once by a sampling one (and it replays)', () => {
+  const real = globalThis.crypto.getRandomValues.bind(globalThis.crypto);
+  let calls = 0;
+  const spy = <T extends ArrayBufferView | null>(a: T): T => {
+    calls++;
+    return real(a as never) as T;
+  };
+  const orig = globalThis.crypto.getRandomValues;
+  (globalThis.crypto as { getRandomValues: unknown }).getRandomValues = spy;
+  try {
+    const logits = Float32Array.from([0.1, 2, -1, 0.5]);
+    const greedy = new Sampler({ temperature: 0 });
+    for (let i = 0; i < 5; i++) assert.equal(greedy.sample(logits), 1);
+    assert.equal(calls, 0, 'greedy decoding draws no seed');
+    const s = new Sampler({ temperature: 1 });
+    assert.equal(calls, 0, 'not at construction');
+    const draws = Array.from({ length: 20 }, () => s.sample(logits));
+    assert.equal(calls, 1);
+    const seed = s.seed;
+    assert.ok(Number.isInteger(seed) && seed! >= 0, `seed ${seed}`);
+    assert.equal(calls, 1, 'read after the draws: the same seed');
+    const again = new Sampler({ temperature: 1, seed });
+    assert.deepEqual(Array.from({ length: 20 }, () => again.sample(logits)), draws);
+    assert.equal(calls, 1, 'a given seed draws nothing');
+  } finally {
+    (globalThis.crypto as { getRandomValues: unknown }).getRandomValues = orig;
+  }
+});

@@ -62,13 +62,9 @@ const EMPTY_HISTORY: ArrayLike<number> = [];
 export class Sampler {
   /** The validated options with defaults filled in. */
   readonly options: ResolvedSamplerOptions;
-  /**
-   * The seed in use: the one given, or the fresh random one drawn when none
-   * was (log it to replay the run). Undefined when an RNG was injected.
-   */
-  readonly seed: number | undefined;
-
-  private readonly rng: RandomSource;
+  /** Set once the source exists: the injected one, or a SeededRng (see `seed`). */
+  private rng: RandomSource | undefined;
+  private seedValue: number | undefined;
   private readonly greedy: boolean;
   /** Whether sample() reads the token history (some penalty is active). */
   readonly usesHistory: boolean;
@@ -97,11 +93,27 @@ export class Sampler {
       requireArg(this.options.seed === undefined, 'pass either seed or rng, not both', { field: 'seed' });
       requireArg(typeof rng.nextFloat === 'function', 'rng must have a nextFloat() method', { field: 'rng' });
       this.rng = rng;
-      this.seed = undefined;
-    } else {
-      this.seed = this.options.seed ?? randomSeed();
-      this.rng = new SeededRng(this.seed);
     }
+  }
+
+  /**
+   * The seed in use: the one given, or the fresh random one drawn when none
+   * was (log it to replay the run). Undefined when an RNG was injected.
+   * Drawn on first use, not at construction: a greedy sampler never needs
+   * one, and the platform's crypto source costs a process ~2.3 MiB of RSS
+   * the first time it is touched (`bench/rss-breakdown.ts` on `node -e`).
+   */
+  get seed(): number | undefined {
+    this.source();
+    return this.seedValue;
+  }
+
+  private source(): RandomSource {
+    if (this.rng === undefined) {
+      this.seedValue = this.options.seed ?? randomSeed();
+      this.rng = new SeededRng(this.seedValue);
+    }
+    return this.rng;
   }
 
   /**
@@ -117,7 +129,7 @@ export class Sampler {
   sample(logits: Float32Array, history: ArrayLike<number> = EMPTY_HISTORY): number {
     const n = this.prepare(logits, history);
     if (this.greedy) return this.idx[0]!;
-    const r = this.rng.nextFloat() * this.total;
+    const r = this.source().nextFloat() * this.total;
     const idx = this.idx;
     const w = this.weights;
     let cum = 0;
