@@ -34,10 +34,7 @@ import { dequantPacked } from './packed';
     const o = <usize>c << 2;
     s0 = f32x4.add(s0, pairF32(v128.load(a + o), v128.load(b + o), v128.load(a + o, 16), v128.load(b + o, 16)));
   }
-  for (; c + 4 <= n; c += 4) {
-    const o = <usize>c << 2;
-    s0 = f32x4.add(s0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
-  }
+  // The last n % 8 run one by one after the lanes, as in mvF32's 4-row body.
   let s = hsum(s0);
   for (; c < n; c++) s += load<f32>(f32At(a, c)) * load<f32>(f32At(b, c));
   return s;

@@ -19,6 +19,10 @@ const threads = Number(threadsArg ?? 1);
 const promptN = Number(promptArg ?? 128);
 const gen = Number(genArg ?? 64);
 const reps = repsArg === undefined ? undefined : Number(repsArg);
+if (reps !== undefined && !(Number.isInteger(reps) && reps >= 1)) {
+  console.error(`REPS must be a whole number >= 1, got ${repsArg}`);
+  process.exit(2);
+}
 const llama = await getLlama({ gpu: false, build: 'never', maxThreads: 0 });
 const t0 = performance.now();
 const model = await llama.loadModel({ modelPath: file });

@@ -1,8 +1,9 @@
 /**
  * Where a process's peak RSS lives: runs a command, polls its VmRSS every
  * millisecond, and each time a new peak is seen reads /proc/PID/smaps and
- * sums resident bytes by mapping: the wasm memory (the one anonymous
- * mapping of 99+ MiB), each file (the node binary, libraries), and the other
+ * sums resident bytes by mapping: the wasm memory (taken to be any
+ * anonymous mapping of 99+ MiB: how V8 maps it is V8's choice, so read the
+ * labels as a guide), each file (the node binary, libraries), and the other
  * anonymous mappings by size class (V8 heap pages are 256 KiB; thread stacks
  * and malloc arenas make the larger ones). Linux only.
  *
@@ -35,6 +36,10 @@ function breakdown(pid: number): Map<string, number> {
 }
 
 const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
+child.on('error', (e) => {
+  console.error(`cannot run ${cmd[0]}: ${e.message}`);
+  process.exit(2);
+});
 let peak = 0;
 let atPeak = new Map<string, number>();
 const timer = setInterval(() => {

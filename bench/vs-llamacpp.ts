@@ -23,6 +23,10 @@ const prompt = Number(a.get('prompt') ?? 128);
 const gen = Number(a.get('gen') ?? 64);
 const kvType = a.get('kv-type') ?? 'f16';
 const reps = a.get('reps');
+if (reps !== undefined && !(Number.isInteger(Number(reps)) && Number(reps) >= 1)) {
+  console.error(`--reps must be a whole number of passes >= 1, got ${reps}`);
+  process.exit(2);
+}
 const quick = a.get('models') === 'quick';
 const archOnly = a.get('models') === 'arch';
 const CLI = join(BENCH_DIR, '..', 'dist', 'cli', 'main.js');

@@ -140,7 +140,7 @@ test('--kv-type: f16 and f32 caches both generate; bench reports the type; a bad
   assert.ok(kvMiB[0]! < kvMiB[1]! * 0.75 && kvMiB[0]! > kvMiB[1]! * 0.4, `f16 ${kvMiB[0]} MiB vs f32 ${kvMiB[1]} MiB`);
 });
 
-test('bench --reps N times N passes (medians); without it a small model gets several; --reps 0 is a usage error', (t) => {
+test('bench --reps N times N passes (medians); without it a small model gets several, one with --no-warmup; --reps 0 is a usage error', (t) => {
   const bin = needFixture(t, 'models/aidreams260K.bin');
   if (bin === undefined) return;
   const fixed = run(['bench', '-m', bin, '--prompt', '16', '--gen', '4', '--reps', '3', '--json']);
@@ -152,6 +152,10 @@ test('bench --reps N times N passes (medians); without it a small model gets sev
   const auto = run(['bench', '-m', bin, '--prompt', '16', '--gen', '4', '--json']);
   assert.equal(auto.code, 0, auto.err);
   assert.equal((JSON.parse(auto.out) as { reps: number }).reps, 10);
+  // Without the warm-up the cold pass is what is measured: one pass, not a median that drops it.
+  const cold = run(['bench', '-m', bin, '--prompt', '16', '--gen', '4', '--no-warmup', '--json']);
+  assert.equal(cold.code, 0, cold.err);
+  assert.equal((JSON.parse(cold.out) as { reps: number }).reps, 1);
   const bad = run(['bench', '-m', bin, '--reps', '0']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.err, /--reps/);

@@ -26,7 +26,7 @@ export function registerBench(program: Command): void {
     .option('--gen <n>', 'tokens to decode', intArg('--gen', 1, 1 << 20), 64)
     .option('--json', 'print one JSON object: load_s, prefill_tok_s, decode_tok_s, peak_rss_mb (and kv_type, kv_cache_mb, …)')
     .option('--reps <n>', `timed passes (reset, prefill, decode), medians reported (default: as many as fit in ~${AUTO_PASS_SECONDS} s, at most ${MAX_AUTO_PASSES})`, intArg('--reps', 1, 1000))
-    .option('--no-warmup', 'time the very first prefill and decode too (by default one untimed pass of the same prompt runs first)');
+    .option('--no-warmup', 'time the very first prefill and decode too (by default one untimed pass of the same prompt runs first); one timed pass unless --reps is given');
   addEngineFlags(addKvTypeFlag(cmd)).action(async (f: BenchFlags) => {
     const ops = await engineOpsFrom(f, f.model);
     try {
@@ -56,7 +56,9 @@ export function registerBench(program: Command): void {
       const prefillRates: number[] = [];
       const decodeRates: number[] = [];
       let timedS = 0;
-      while (morePasses(prefillRates.length, timedS, f.reps)) {
+      // Without the warm-up the cold first pass is the point: one pass, not a median that drops it.
+      const reps = f.reps ?? (f.warmup ? undefined : 1);
+      while (morePasses(prefillRates.length, timedS, reps)) {
         if (prefillRates.length > 0) s.reset();
         const tp = performance.now();
         s.prefill(ids);

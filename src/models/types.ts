@@ -101,7 +101,11 @@ export type HparamsOf<A extends ArchName> = Extract<Hparams, { readonly arch: A 
 
 export type { TensorDesc, TensorSource } from '../formats/tensor-source.js';
 
-/** Observe named intermediates (for layer-by-layer diffs); costs nothing when absent. */
+/**
+ * Observe named intermediates (for layer-by-layer diffs); costs nothing when
+ * absent. `data` is a view on scratch the next step of the layer may reuse:
+ * read or copy it during the callback.
+ */
 export type TensorHook = (name: string, layer: number, data: Float32Array) => void;
 
 export interface ForwardOptions {
