@@ -17,6 +17,20 @@ export const T_Q4_K: i32 = 12;
 export const T_Q6_K: i32 = 14;
 export const T_BF16: i32 = 30;
 
+/**
+ * Row r (0..3) of the 4-row group starting at row j of a cache run, for the
+ * attention row kernels (vector.ts, half-kv.ts): rows past `count` alias row
+ * j (valid memory), and groupWeight gives them weight 0.
+ */
+@inline export function groupRow(row0: usize, sb: usize, j: i32, r: i32, count: i32): usize {
+  return j + r < count ? row0 + <usize>r * sb : row0;
+}
+
+/** Softmax weight w[j + r], or 0 for a row past `count` (see groupRow). */
+@inline export function groupWeight(w: usize, j: i32, r: i32, count: i32): f32 {
+  return j + r < count ? load<f32>(f32At(w, j + r)) : 0;
+}
+
 /** Sum of the 4 lanes of an f32x4. */
 @inline export function hsum(v: v128): f32 {
   const s = f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));

@@ -19,7 +19,7 @@
  * ±65504 instead of overflowing to infinity (an infinite key would turn its
  * whole softmax into NaN); NaN stays NaN.
  */
-import { f32At, hsum } from './common';
+import { f32At, groupRow, groupWeight, hsum } from './common';
 
 /** Sign bit + the 15 bits of a half moved to f32 position; clears the sign extension in bits 28..30. */
 const HALF_MASK: u32 = 0x8fffe000;
@@ -75,9 +75,9 @@ export function foldable(q: usize, n: i32): bool {
  */
 @inline export function dotGroupH(scores: usize, q: usize, keys: usize, sb: usize, j: i32, count: i32, d: i32, scale: f32, folded: bool): void {
   const k0 = keys + <usize>j * sb;
-  const k1 = j + 1 < count ? k0 + sb : k0;
-  const k2 = j + 2 < count ? k0 + 2 * sb : k0;
-  const k3 = j + 3 < count ? k0 + 3 * sb : k0;
+  const k1 = groupRow(k0, sb, j, 1, count);
+  const k2 = groupRow(k0, sb, j, 2, count);
+  const k3 = groupRow(k0, sb, j, 3, count);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let i = 0;
   if (folded) {
@@ -139,13 +139,13 @@ export function foldable(q: usize, n: i32): bool {
 /** axpyGroup (vector.ts) over f16 values; sb is the row stride in bytes. */
 @inline export function axpyGroupH(out: usize, w: usize, values: usize, sb: usize, j: i32, count: i32, d: i32): void {
   const v0 = values + <usize>j * sb;
-  const v1 = j + 1 < count ? v0 + sb : v0;
-  const v2 = j + 2 < count ? v0 + 2 * sb : v0;
-  const v3 = j + 3 < count ? v0 + 3 * sb : v0;
+  const v1 = groupRow(v0, sb, j, 1, count);
+  const v2 = groupRow(v0, sb, j, 2, count);
+  const v3 = groupRow(v0, sb, j, 3, count);
   const c0 = load<f32>(f32At(w, j));
-  const c1: f32 = j + 1 < count ? load<f32>(f32At(w, j + 1)) : 0;
-  const c2: f32 = j + 2 < count ? load<f32>(f32At(w, j + 2)) : 0;
-  const c3: f32 = j + 3 < count ? load<f32>(f32At(w, j + 3)) : 0;
+  const c1 = groupWeight(w, j, 1, count);
+  const c2 = groupWeight(w, j, 2, count);
+  const c3 = groupWeight(w, j, 3, count);
   const w0 = f32x4.splat(c0), w1 = f32x4.splat(c1), w2 = f32x4.splat(c2), w3 = f32x4.splat(c3);
   // Weights (softmax outputs, ≤ 1; callers pass nothing larger) carry the 2^112: see FOLD_LIMIT.
   const f0 = f32x4.splat(c0 * TWO_112), f1 = f32x4.splat(c1 * TWO_112), f2 = f32x4.splat(c2 * TWO_112), f3 = f32x4.splat(c3 * TWO_112);

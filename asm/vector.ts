@@ -14,7 +14,7 @@
  * - attention dot/axpy take 4 cached rows per pass in f32 lanes.
  * (getRows' row dequantization is in dequant.ts.)
  */
-import { exp1, exp4, f32At, hsum, hsumD, widenAdd } from './common';
+import { exp1, exp4, f32At, groupRow, groupWeight, hsum, hsumD, widenAdd } from './common';
 
 /**
  * Sum of squares of x[0..d) as ggml's rms_norm takes it: each square
@@ -219,9 +219,9 @@ export function ropeHalves(x: usize, nHeads: i32, headDim: i32, dims: i32, cs: u
  */
 @inline export function dotGroup(scores: usize, q: usize, keys: usize, sb: usize, j: i32, count: i32, d: i32, scale: f32): void {
   const k0 = keys + <usize>j * sb;
-  const k1 = j + 1 < count ? k0 + sb : k0;
-  const k2 = j + 2 < count ? k0 + 2 * sb : k0;
-  const k3 = j + 3 < count ? k0 + 3 * sb : k0;
+  const k1 = groupRow(k0, sb, j, 1, count);
+  const k2 = groupRow(k0, sb, j, 2, count);
+  const k3 = groupRow(k0, sb, j, 3, count);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= d; i += 4) {
@@ -256,13 +256,13 @@ export function dotRows(scores: usize, q: usize, keys: usize, stride: i32, count
 @inline export function axpyGroup(out: usize, w: usize, values: usize, sb: usize, j: i32, count: i32, d: i32): void {
   // Missing rows of the last group get weight 0 on an aliased (valid) row.
   const v0 = values + <usize>j * sb;
-  const v1 = j + 1 < count ? v0 + sb : v0;
-  const v2 = j + 2 < count ? v0 + 2 * sb : v0;
-  const v3 = j + 3 < count ? v0 + 3 * sb : v0;
+  const v1 = groupRow(v0, sb, j, 1, count);
+  const v2 = groupRow(v0, sb, j, 2, count);
+  const v3 = groupRow(v0, sb, j, 3, count);
   const c0 = load<f32>(f32At(w, j));
-  const c1: f32 = j + 1 < count ? load<f32>(f32At(w, j + 1)) : 0;
-  const c2: f32 = j + 2 < count ? load<f32>(f32At(w, j + 2)) : 0;
-  const c3: f32 = j + 3 < count ? load<f32>(f32At(w, j + 3)) : 0;
+  const c1 = groupWeight(w, j, 1, count);
+  const c2 = groupWeight(w, j, 2, count);
+  const c3 = groupWeight(w, j, 3, count);
   const w0 = f32x4.splat(c0), w1 = f32x4.splat(c1), w2 = f32x4.splat(c2), w3 = f32x4.splat(c3);
   let i = 0;
   for (; i + 4 <= d; i += 4) {
